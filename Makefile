@@ -1,0 +1,35 @@
+# Quick start: `make run` (service) and `make test` (tests). Both create .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STYLEBOT := $(VENV)/bin/stylebot
+export RAY_AUTH_MODE ?= disabled
+
+.PHONY: install weights run demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+weights: install
+	$(STYLEBOT) weights fetch
+
+demo: weights
+	$(STYLEBOT) stylize tests/data/kodim23.jpg --style vintage -o var/demo_vintage.jpg
+	$(STYLEBOT) stylize tests/data/kodim23.jpg --style-image tests/data/starry_night.jpg --size 256 -o var/demo_nst.jpg
+
+run: demo
+
+test: weights
+	$(PY) -m pytest -q
+
+bench: weights
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/nst_vs_pastiche.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

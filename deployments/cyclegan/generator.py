@@ -1,0 +1,47 @@
+"""The CycleGAN ResNet generator, with the module layout (and so the state-dict keys) of the upstream code:
+`model.{i}` for the stem, downsampling, `model.{i}.conv_block.{j}` for residual blocks, upsampling and the head.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+
+def _norm(channels: int, affine: bool) -> nn.InstanceNorm2d:
+    return nn.InstanceNorm2d(channels, affine=affine, track_running_stats=False)
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, dim: int, affine: bool):
+        super().__init__()
+        self.conv_block = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), _norm(dim, affine), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3), _norm(dim, affine),
+        )
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """RGB in [-1, 1] -> RGB in [-1, 1]; height and width must be multiples of 4 (see inference.pad_to)."""
+
+    def __init__(self, ngf: int = 64, n_blocks: int = 9, affine: bool = False, in_channels: int = 3,
+                 out_channels: int = 3):
+        super().__init__()
+        self.config = dict(ngf=ngf, n_blocks=n_blocks, affine=affine)
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7), _norm(ngf, affine),
+                                   nn.ReLU(True)]
+        ch = ngf
+        for _ in range(2):
+            layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1), _norm(ch * 2, affine), nn.ReLU(True)]
+            ch *= 2
+        layers += [ResnetBlock(ch, affine) for _ in range(n_blocks)]
+        for _ in range(2):
+            layers += [nn.ConvTranspose2d(ch, ch // 2, 3, stride=2, padding=1, output_padding=1),
+                       _norm(ch // 2, affine), nn.ReLU(True)]
+            ch //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)

@@ -1,0 +1,1 @@
+"""stylebot's application layer: settings, style catalogue, images, weights store, CLI and Serve builder."""

@@ -1,0 +1,221 @@
+"""The `stylebot` command: stylise images locally, list styles, manage weights.
+
+    stylebot stylize PHOTO --style NAME -o OUT.jpg
+    stylebot stylize PHOTO --style-image ART -o OUT.png [--size PX --steps N --strength X --keep-colors --seed N]
+    stylebot styles
+    stylebot weights list | fetch [NAME ...]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from serve_app.images import ImageError, decode_image, encode_image, format_for_path
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CANCELLED = 130
+
+
+class CliError(Exception):
+    pass
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{path}: is a folder, not an image file") from None
+    except OSError as e:
+        raise CliError(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _decode(path: str, max_side: int):
+    try:
+        return decode_image(_read(path), max_side=max_side)
+    except ImageError as e:
+        raise CliError(f"{path}: {e.message}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 100")
+    return value
+
+
+def cmd_stylize(args) -> int:
+    from deployments.imaging import to_pil, to_tensor
+    from deployments.nst import Cancelled, NSTOptions
+    from serve_app import engines
+    from serve_app.catalogue import Catalogue
+    from serve_app.progress import ProgressBar
+    from serve_app.weights_store import WeightsStore
+
+    try:
+        fmt = format_for_path(args.output)
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    device = engines.pick_device(args.device)
+    store = WeightsStore()
+    started = time.monotonic()
+    if args.style:
+        catalogue = Catalogue.load()
+        preset = catalogue.get(args.style)
+        if preset is None:
+            names = ", ".join(p.name for p in catalogue.presets)
+            raise CliError(f"no style {args.style!r}; styles: {names} (or use --style-image)")
+        status = catalogue.status(preset, store)
+        if not status.available:
+            raise CliError(f"style {args.style!r} is unavailable: {status.reason}")
+        photo = to_tensor(_decode(args.photo, args.size or 768))
+        result = engines.load_preset(store, status, device)(photo)
+        what = status.caption
+    else:
+        options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
+                             strength=args.strength, keep_colors=args.keep_colors, seed=args.seed)
+        try:
+            options.validate()
+        except ValueError as e:
+            raise CliError(str(e)) from None
+        photo = to_tensor(_decode(args.photo, max(options.size, 1024)))
+        art = to_tensor(_decode(args.style_image, 1024))
+        nst = engines.load_nst(store, device)
+        bar = ProgressBar("painting")
+        try:
+            result = nst.run(photo, art, options, progress=bar.update).image
+        except KeyboardInterrupt:
+            raise Cancelled() from None
+        finally:
+            bar.close()
+        what = f"the style of {Path(args.style_image).name}"
+    out = Path(args.output)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(encode_image(to_pil(result), fmt))
+    h, w = result.shape[-2:]
+    print(f"wrote {out} ({w}x{h}, {what}, {time.monotonic() - started:.1f}s on {device})")
+    return 0
+
+
+def cmd_styles(args) -> int:
+    from serve_app.catalogue import Catalogue
+    from serve_app.weights_store import WeightsStore
+
+    store = WeightsStore()
+    for st in Catalogue.load().statuses(store):
+        state = f"available ({st.choice.origin})" if st.available else "unavailable"
+        print(f"{st.name:<10} {st.preset.label:<16} {state}")
+        print(f"{'':<10} {st.preset.description}")
+        if not st.available:
+            print(f"{'':<10} why: {st.reason}")
+    return 0
+
+
+def cmd_weights_list(args) -> int:
+    from serve_app.weights_store import WeightsStore
+
+    store = WeightsStore()
+    print(f"weights folder: {store.root}" + (f" (mirror: {store.mirror})" if store.mirror else ""))
+    for st in store.statuses():
+        if st.present:
+            print(f"{st.name:<10} present  {st.path.name}")
+        else:
+            print(f"{st.name:<10} missing  {st.path.name}: {st.reason}. Fix: {st.fix}")
+    return 0
+
+
+def cmd_weights_fetch(args) -> int:
+    from serve_app.weights_store import WeightsError, WeightsStore
+
+    store = WeightsStore()
+    names = args.names or list(store.manifest)
+    failed = []
+    for name in names:
+        try:
+            spec = store.spec(name)
+            path = store.fetch(name, log=lambda m: print(m, flush=True))
+            print(f"{name}: ok ({path})")
+        except WeightsError as e:
+            optional = not args.names and spec.optional
+            print(f"{name}: {'skipped' if optional else 'FAILED'}: {e}", file=sys.stderr)
+            if not optional:
+                failed.append(name)
+    if failed:
+        print(f"could not fetch: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stylebot", description="Turn photos into paintings.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("stylize", help="repaint a photo with a preset or your own style image")
+    p.add_argument("photo", help="the photo (JPEG, PNG, WebP, BMP, GIF)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--style", metavar="NAME", help="a preset (see `stylebot styles`)")
+    which.add_argument("--style-image", metavar="ART", help="a painting whose style to copy (Gatys NST)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="result file, .jpg or .png")
+    p.add_argument("--size", type=_positive_int, metavar="PX",
+                   help="long side of the result (default: 768 for presets, 384 for NST)")
+    p.add_argument("--steps", type=_positive_int, metavar="N", help="NST evaluation budget (default 300)")
+    p.add_argument("--strength", type=_non_negative_float, default=1.0, metavar="X",
+                   help="NST style strength (default 1.0)")
+    p.add_argument("--keep-colors", action="store_true", help="NST: keep the photo's colours")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="NST random seed (default 0)")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    p.set_defaults(func=cmd_stylize)
+
+    p = sub.add_parser("styles", help="list the presets and whether each is available")
+    p.set_defaults(func=cmd_styles)
+
+    p = sub.add_parser("weights", help="list or fetch weight files")
+    wsub = p.add_subparsers(dest="weights_command", required=True, metavar="ACTION")
+    wl = wsub.add_parser("list", help="show each weight file as present or missing, and why")
+    wl.set_defaults(func=cmd_weights_list)
+    wf = wsub.add_parser("fetch", help="fetch weight files (all when no NAME is given)")
+    wf.add_argument("names", nargs="*", metavar="NAME")
+    wf.set_defaults(func=cmd_weights_fetch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from deployments.nst import Cancelled
+    from serve_app.catalogue import CatalogueError
+    from serve_app.weights_manifest import ManifestError
+    from serve_app.weights_store import WeightsError
+
+    try:
+        return args.func(args)
+    except (CliError, WeightsError, CatalogueError, ManifestError, RuntimeError) as e:
+        print(f"stylebot: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except Cancelled:
+        print("stylebot: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        print("\nstylebot: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
