@@ -7,7 +7,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 
 def to_tensor(img: Image.Image) -> torch.Tensor:
-    return pil_to_tensor(img.convert("RGB")).float().div_(255)
+    return pil_to_tensor(img.convert("RGB")).float().div_(255).contiguous()
 
 
 def to_pil(x: torch.Tensor) -> Image.Image:

@@ -187,7 +187,7 @@ class GatysNST:
                     torch.rand(target_img.shape, generator=gen).to(self.device)
             else:
                 x = resize(x.detach(), hw)
-            x = x.detach().requires_grad_(True)
+            x = x.detach().contiguous().requires_grad_(True)  # L-BFGS flattens grads with view()
             opt = torch.optim.LBFGS([x], lr=1.0, max_iter=1, history_size=100)
             history: list[float] = []
             level_parts: dict[str, torch.Tensor] = {}
@@ -214,7 +214,7 @@ class GatysNST:
                     raise FloatingPointError("the objective diverged")
                 if len(history) > 10 and history[-11] - loss_value < options.tolerance * abs(loss_value):
                     break
-            parts = {k: float(v) for k, v in level_parts.items()}
+            parts = {k: float(v.detach()) for k, v in level_parts.items()}
 
         with torch.no_grad():
             out = x.detach()

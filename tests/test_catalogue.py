@@ -1,0 +1,38 @@
+import torch
+
+from serve_app import engines
+from serve_app.catalogue import Catalogue
+from serve_app.weights_store import WeightsStore
+from tests.upstream_layout import upstream_generator_state
+
+PAINTINGS = ("monet", "vangogh", "cezanne", "ukiyoe")
+
+
+def test_ships_the_four_paintings_and_vintage():
+    names = [p.name for p in Catalogue.load().presets]
+    assert set(PAINTINGS) | {"vintage"} <= set(names)
+
+
+def test_missing_presets_are_listed_with_reason_and_left_out(tmp_path, store):
+    bare = WeightsStore(root=tmp_path, mirror=None)
+    catalogue = Catalogue.load()
+    statuses = {s.name: s for s in catalogue.statuses(bare)}
+    for name in PAINTINGS:
+        assert not statuses[name].available
+        assert f"stylebot weights fetch {name}" in statuses[name].reason
+    assert catalogue.available(bare) == []
+    available = {s.name for s in catalogue.available(store)}
+    assert "vintage" in available
+    assert statuses["monet"].as_dict()["reason"]
+
+
+def test_official_weights_from_a_mirror_make_a_preset_available(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    torch.save(upstream_generator_state(seed=5), mirror / "style_monet.pth")
+    store = WeightsStore(root=tmp_path / "w", mirror=mirror)
+    store.fetch("monet")
+    status = Catalogue.load().status(Catalogue.load().get("monet"), store)
+    assert status.available and status.caption == "Monet (official CycleGAN)"
+    runner = engines.load_preset(store, status)
+    assert runner(torch.rand(3, 40, 40)).shape == (3, 40, 40)

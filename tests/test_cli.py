@@ -1,0 +1,66 @@
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from serve_app.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "serve_app.cli", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_stylize_with_a_preset(tmp_path, data_dir, store):
+    out = tmp_path / "out.png"
+    done = run_cli("stylize", str(data_dir / "kodim23.jpg"), "--style", "vintage", "-o", str(out), "--size", "200")
+    assert done.returncode == 0, done.stderr
+    img = Image.open(out)
+    assert img.format == "PNG" and max(img.size) == 200
+    assert "Vintage" in done.stdout
+
+
+def test_stylize_with_a_style_image(tmp_path, data_dir, store):
+    out = tmp_path / "nst.jpg"
+    done = run_cli("stylize", str(data_dir / "astronaut.jpg"), "--style-image", str(data_dir / "wave.jpg"),
+                   "--size", "64", "--steps", "8", "--strength", "2", "--keep-colors", "--seed", "3", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).format == "JPEG" and Image.open(out).size == (64, 64)
+    assert "8/8" in done.stderr or "painting" in done.stderr  # the progress bar
+
+
+def test_styles_and_weights_list(capsys, store):
+    assert main(["styles"]) == 0
+    out = capsys.readouterr().out
+    assert "vintage" in out and "monet" in out
+    assert main(["weights", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "vgg19      present" in out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["stylize", "nope.jpg", "--style", "vintage", "-o", "x.jpg"], "no such file"),
+    (["stylize", "pyproject.toml", "--style", "vintage", "-o", "x.jpg"], "not an image"),
+    (["stylize", "tests/data/kodim23.jpg", "--style", "picasso", "-o", "x.jpg"], "no style 'picasso'"),
+    (["stylize", "tests/data/kodim23.jpg", "--style", "vintage", "-o", "x.gif"], ".jpg, .jpeg or .png"),
+    (["stylize", "tests/data/kodim23.jpg", "--style", "monet", "-o", "x.jpg"], "stylebot weights fetch monet"),
+    (["weights", "fetch", "picasso"], "not in the weights manifest"),
+])
+def test_bad_input_gives_one_clear_line(capsys, store, args, needle, monkeypatch, tmp_path):
+    monkeypatch.setenv("STYLEBOT_WEIGHTS_DIR", str(store.root))
+    if "monet" in args:
+        monkeypatch.setenv("STYLEBOT_WEIGHTS_DIR", str(tmp_path))
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert needle in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["stylize", "a.jpg", "-o", "b.jpg"], ["stylize", "a.jpg", "--style", "x",
+                                  "-o", "b.jpg", "--steps", "zero"], ["bogus"]])
+def test_bad_arguments_exit_2(capsys, args):
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -1,0 +1,73 @@
+import pytest
+import torch
+
+from deployments.cyclegan import CheckpointError, GeneratorRunner, ResnetGenerator, load_generator
+from deployments.cyclegan.inference import pad_to_multiple
+from tests.upstream_layout import upstream_generator_state
+
+
+@pytest.fixture(scope="module")
+def vintage(store):
+    return load_generator(store.load_state_dict("vintage"), "vintagify")
+
+
+def test_upstream_checkpoint_loads_strictly_and_runs(tmp_path):
+    state = upstream_generator_state(seed=1)
+    assert any(k.endswith("running_mean") for k in state)
+    path = tmp_path / "style_test.pth"
+    torch.save(state, path)
+    net = load_generator(torch.load(path, map_location="cpu", weights_only=True), "upstream")
+    assert net.config == {"ngf": 64, "n_blocks": 9, "affine": False}
+    loaded = net.state_dict()
+    for key, value in state.items():
+        if "running" not in key:
+            assert torch.equal(loaded[key], value), key
+    y = GeneratorRunner(net)(torch.rand(3, 64, 48))
+    assert y.shape == (3, 64, 48) and torch.isfinite(y).all()
+
+
+def test_upstream_adapter_refuses_a_foreign_layout():
+    state = upstream_generator_state(seed=1)
+    state.pop("model.26.bias")
+    with pytest.raises(CheckpointError):
+        load_generator(state, "upstream")
+    with pytest.raises(CheckpointError):
+        load_generator({"foo": torch.zeros(1)}, "upstream")
+    with pytest.raises(CheckpointError):
+        load_generator(state, "no-such-adapter")
+
+
+def test_real_vintagify_weights_load_strictly_and_keep_the_picture(vintage, photo):
+    assert vintage.config == {"ngf": 64, "n_blocks": 9, "affine": True}
+    out = GeneratorRunner(vintage)(photo)
+    assert out.shape == photo.shape
+    assert (out - photo).abs().mean() > 0.02  # it changed the look...
+    a, b = out.mean(0).flatten(), photo.mean(0).flatten()
+    corr = torch.corrcoef(torch.stack([a, b]))[0, 1]
+    assert corr > 0.7  # ...but it is still the same picture
+
+
+def test_odd_sizes_round_trip(vintage):
+    runner = GeneratorRunner(vintage)
+    x = torch.rand(3, 33, 51)
+    assert runner(x).shape == x.shape
+    padded, hw = pad_to_multiple(torch.rand(1, 3, 333, 517))
+    assert padded.shape[-2:] == (336, 520) and hw == (333, 517)
+
+
+def test_batched_equals_one_by_one():
+    net = load_generator(upstream_generator_state(seed=2, ngf=16, n_blocks=3), "upstream")
+    runner = GeneratorRunner(net)
+    same = [torch.rand(3, 40, 56) for _ in range(3)]
+    other = torch.rand(3, 37, 29)
+    batched = runner.run_many([same[0], other, same[1], same[2]])
+    singles = [runner(x) for x in (same[0], other, same[1], same[2])]
+    for b, s in zip(batched, singles):
+        assert b.shape == s.shape
+        assert torch.allclose(b, s, atol=1e-5)
+
+
+def test_generator_module_keys_follow_upstream():
+    keys = set(ResnetGenerator().state_dict())
+    expected = {k for k in upstream_generator_state(running_stats=False)}
+    assert keys == expected
