@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test bench clean
+.PHONY: install weights run demo test bench bench-serve clean
 
 install: $(VENV)/.installed
 
@@ -22,7 +22,9 @@ demo: weights
 	$(STYLEBOT) stylize tests/data/kodim23.jpg --style vintage -o var/demo_vintage.jpg
 	$(STYLEBOT) stylize tests/data/kodim23.jpg --style-image tests/data/starry_night.jpg --size 256 -o var/demo_nst.jpg
 
-run: demo
+# The "styles" Serve application on a local Ray cluster: HTTP on 127.0.0.1:8000, dashboard on 127.0.0.1:8265.
+run: weights
+	$(VENV)/bin/serve run serve_config.yaml
 
 test: weights
 	$(PY) -m pytest -q
@@ -30,6 +32,9 @@ test: weights
 bench: weights
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/nst_vs_pastiche.py
+
+bench-serve: weights
+	$(PY) bench/serve_overhead.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -42,10 +42,12 @@ class NSTOptions:
     content_weight: float = 0.1    # on the MSE of relu4_2 features
     style_weight: float = 10.0     # on each layer's Gram MSE, divided by channels²
     tv_weight: float = 50.0        # on the mean absolute neighbour difference (image in [0, 1])
-    min_level_side: int = 128      # the coarsest level's long side
+    min_level_side: int = 256      # the coarsest level's long side (coarse-to-fine only above 2x this)
     max_levels: int = 3
-    coarse_share: float = 0.6      # share of the budget spent below full size
+    coarse_share: float = 0.2      # share of the budget spent below full size
     tolerance: float = 1e-4        # a level stops when 10 evaluations improve the loss by less than this (relative)
+    pyramid_levels: int = 4        # optimise a Laplacian-style pyramid of the image: a multi-scale preconditioner
+    pyramid_scale: float = 0.5     # weight of each coarser pyramid level relative to the next finer one
 
     def validate(self) -> None:
         if not 16 <= self.size <= 4096:
@@ -58,6 +60,8 @@ class NSTOptions:
             raise ValueError("style_scale must be between 0.1 and 4")
         if self.init not in ("content", "noise"):
             raise ValueError("init must be 'content' or 'noise'")
+        if not 1 <= self.pyramid_levels <= 8:
+            raise ValueError("pyramid_levels must be between 1 and 8")
 
     def style_layer_weights(self) -> dict[str, float]:
         return {layer: self.strength * self.style_weight / _STYLE_CHANNELS[layer] ** 2 for layer in STYLE_LAYERS}
@@ -99,6 +103,25 @@ def resize(img: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     if tuple(img.shape[-2:]) == tuple(hw):
         return img
     return F.interpolate(img, size=hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+
+
+class Pyramid:
+    """The image as a sum of upsampled levels, x = p0 + s*up(p1) + s^2*up(p2) + ...; L-BFGS optimises the
+    levels. The coarse levels aggregate the gradient over many pixels, so low frequencies, which plain pixel
+    L-BFGS fixes slowly, converge in far fewer evaluations. Same objective, better conditioning."""
+
+    def __init__(self, image: torch.Tensor, levels: int, scale: float):
+        h, w = image.shape[-2:]
+        self.hw, self.scale = (h, w), scale
+        coarse = [torch.zeros(*image.shape[:-2], max(1, h >> k), max(1, w >> k), device=image.device)
+                  for k in range(1, levels)]
+        self.params = [p.requires_grad_(True) for p in [image.detach().contiguous().clone()] + coarse]
+
+    def image(self) -> torch.Tensor:
+        x = self.params[0]
+        for k, p in enumerate(self.params[1:], start=1):
+            x = x + self.scale ** k * F.interpolate(p, size=self.hw, mode="bilinear", align_corners=False)
+        return x
 
 
 class GatysNST:
@@ -187,8 +210,8 @@ class GatysNST:
                     torch.rand(target_img.shape, generator=gen).to(self.device)
             else:
                 x = resize(x.detach(), hw)
-            x = x.detach().contiguous().requires_grad_(True)  # L-BFGS flattens grads with view()
-            opt = torch.optim.LBFGS([x], lr=1.0, max_iter=1, history_size=100)
+            pyramid = Pyramid(x, options.pyramid_levels, options.pyramid_scale)
+            opt = torch.optim.LBFGS(pyramid.params, lr=1.0, max_iter=1, history_size=100)
             history: list[float] = []
             level_parts: dict[str, torch.Tensor] = {}
 
@@ -197,7 +220,7 @@ class GatysNST:
                 if should_stop is not None and should_stop():
                     raise Cancelled()
                 opt.zero_grad(set_to_none=True)
-                loss, level_parts = self.objective(x, content_target, grams, options)
+                loss, level_parts = self.objective(pyramid.image(), content_target, grams, options)
                 loss.backward()
                 return loss
 
@@ -214,6 +237,8 @@ class GatysNST:
                     raise FloatingPointError("the objective diverged")
                 if len(history) > 10 and history[-11] - loss_value < options.tolerance * abs(loss_value):
                     break
+            with torch.no_grad():
+                x = pyramid.image()
             parts = {k: float(v.detach()) for k, v in level_parts.items()}
 
         with torch.no_grad():

@@ -1,0 +1,50 @@
+"""Serve deployment for one preset generator: batches concurrent requests with @serve.batch."""
+from __future__ import annotations
+
+import asyncio
+import io
+
+import torch
+from PIL import Image
+from ray import serve
+
+from deployments.imaging import to_pil, to_tensor
+from deployments.runtime import prepare_torch
+from serve_app.catalogue import Catalogue
+from serve_app.engines import load_preset
+from serve_app.images import encode_image
+from serve_app.weights_store import WeightsStore
+
+
+@serve.deployment
+class Generator:
+    def __init__(self, preset: str, device: str = "cpu"):
+        self.preset = preset
+        self.device = prepare_torch(device)
+        catalogue = Catalogue.load()
+        self.status = catalogue.status(catalogue.get(preset), WeightsStore())
+        self.runner = load_preset(WeightsStore(), self.status, self.device)
+        self.runner(torch.rand(3, 64, 64))  # warm-up: first-call allocations happen before traffic arrives
+        self.batch_sizes: list[int] = []
+
+    def reconfigure(self, config: dict) -> None:
+        self.stylize_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
+        self.stylize_batch.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.05)))
+
+    async def stylize(self, image: bytes, fmt: str = "JPEG") -> bytes:
+        """PNG/JPEG bytes in, `fmt` bytes out, same size as the input."""
+        return await self.stylize_batch(image, fmt)
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.05)
+    async def stylize_batch(self, images: list[bytes], fmts: list[str]) -> list[bytes]:
+        return await asyncio.to_thread(self._run, images, fmts)
+
+    def _run(self, images: list[bytes], fmts: list[str]) -> list[bytes]:
+        self.batch_sizes = (self.batch_sizes + [len(images)])[-100:]
+        tensors = [to_tensor(Image.open(io.BytesIO(b))) for b in images]
+        outputs = self.runner.run_many(tensors)  # same-size inputs run as one batch
+        return [encode_image(to_pil(y), fmt) for y, fmt in zip(outputs, fmts)]
+
+    def stats(self) -> dict:
+        return {"preset": self.preset, "device": self.device, "caption": self.status.caption,
+                "recent_batch_sizes": self.batch_sizes}

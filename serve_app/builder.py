@@ -1,0 +1,84 @@
+"""Builds the "styles" Serve application (the `import_path` target in serve_config.yaml).
+
+GPU or CPU is decided here, when the application is built: `accelerator: auto` asks the Ray cluster whether it
+has GPUs. With GPUs every model deployment gets a fractional `num_gpus`, so the optimizer and all generators
+share one card; without, none asks for a GPU, so nothing waits forever for one.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import ray
+from pydantic import BaseModel, Field
+from ray import serve
+from ray.serve import Application
+
+from serve_app.catalogue import Catalogue
+from serve_app.weights_store import WeightsStore
+
+logger = logging.getLogger("ray.serve")
+
+
+class StylesAppArgs(BaseModel):
+    accelerator: Literal["auto", "cpu", "gpu"] = "auto"
+    # Scheduling shares. CPU shares are small because torch threads, not Ray, decide real CPU use; they only
+    # need to leave the 2-core machine room to start more replicas when autoscaling asks.
+    nst_cpus: float = 0.2
+    generator_cpus: float = 0.1
+    router_cpus: float = 0.1
+    nst_gpus: float = 0.3
+    generator_gpus: float = 0.1
+    # Serve deployment options for every per-preset generator (autoscaling, queue limits, user_config, ...).
+    # They live here, not under `deployments:`, because which generators exist depends on the weights present.
+    generator: dict[str, Any] = Field(default_factory=dict)
+    # Serve deployment options for NSTOptimizer; serve_config.yaml's `deployments:` entry overrides them.
+    nst_options: dict[str, Any] = Field(default_factory=dict)
+    presets: list[str] | None = None   # serve only these presets (default: every available one)
+    nst: bool = True
+    preset_max_side: int = 1024
+    nst_max_side: int = 1024
+    nst_max_steps: int = 1000
+
+
+def use_gpu(accelerator: str) -> bool:
+    if accelerator == "cpu":
+        return False
+    gpus = ray.cluster_resources().get("GPU", 0) if ray.is_initialized() else 0
+    if accelerator == "gpu" and gpus <= 0:
+        raise ValueError("accelerator: gpu was asked for, but this Ray cluster has no GPUs; use auto or cpu")
+    return gpus > 0
+
+
+def actor_options(gpu: bool, cpus: float, gpus: float) -> dict:
+    return {"num_cpus": cpus, "num_gpus": gpus} if gpu else {"num_cpus": cpus, "num_gpus": 0}
+
+
+def build_styles_app(args: dict | None = None) -> Application:
+    from deployments.generator import Generator
+    from deployments.nst_optimizer import NSTOptimizer
+    from deployments.router import Router
+
+    a = StylesAppArgs(**(args or {}))
+    gpu = use_gpu(a.accelerator)
+    device = "cuda" if gpu else "cpu"
+    store = WeightsStore()
+    statuses = Catalogue.load().statuses(store)
+    if a.presets is not None:
+        statuses = [s for s in statuses if s.name in a.presets]
+    generators = {}
+    for st in statuses:
+        if not st.available:
+            logger.warning("preset %s is unavailable: %s", st.name, st.reason)
+            continue
+        generators[st.name] = Generator.options(
+            name=f"Generator_{st.name}", ray_actor_options=actor_options(gpu, a.generator_cpus, a.generator_gpus),
+            **a.generator).bind(st.name, device)
+    nst = None
+    if a.nst:
+        store.verified_path("vgg19")  # fail the build with the fix in the message, not a replica crash loop
+        nst = NSTOptimizer.options(ray_actor_options=actor_options(gpu, a.nst_cpus, a.nst_gpus),
+                                   **a.nst_options).bind(device)
+    router = Router.options(ray_actor_options={"num_cpus": a.router_cpus})
+    return router.bind(nst, generators, [s.as_dict() for s in statuses], a.preset_max_side, a.nst_max_side,
+                       a.nst_max_steps)

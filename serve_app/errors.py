@@ -1,0 +1,45 @@
+"""Errors the styles service returns to its callers, over HTTP (status + JSON body) and through handles."""
+from __future__ import annotations
+
+from serve_app.images import ImageError, ImageTooLarge, NotAnImage, UnsupportedFormat
+
+
+class ServiceError(Exception):
+    """Carries a machine-readable code, a message fit to show a person, and the HTTP status."""
+
+    default_status = 400
+
+    def __init__(self, code: str, message: str, status: int | None = None, retry_after: int | None = None):
+        super().__init__(code, message, status, retry_after)
+        # Plain instance attributes, none of them also defined on the class: an exception that crosses a
+        # Serve handle arrives wrapped in a RayTaskError subclass that looks up unknown names on the original.
+        self.code, self.message = code, message
+        self.status = status or type(self).default_status
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"error": self.code, "message": self.message}
+
+
+class BadInput(ServiceError):
+    default_status = 400
+
+
+class UnknownStyle(ServiceError):
+    default_status = 404
+
+
+class ServiceBusy(ServiceError):
+    default_status = 503
+
+
+def from_image_error(e: ImageError) -> BadInput:
+    status = 413 if isinstance(e, ImageTooLarge) else 415 if isinstance(e, (NotAnImage, UnsupportedFormat)) else 422
+    return BadInput(e.code, e.message, status)
+
+
+def busy(what: str) -> ServiceBusy:
+    return ServiceBusy("busy", f"The {what} is busy right now. Please try again in a minute.", retry_after=30)

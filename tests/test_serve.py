@@ -1,0 +1,257 @@
+"""The "styles" Serve application on a real local Ray cluster: HTTP and handle paths, streaming, cancellation,
+batching, back-pressure and bad input. One cluster and one app for the whole module."""
+import asyncio
+import base64
+import io
+import json
+import socket
+import struct
+import time
+import zlib
+
+import httpx
+import pytest
+import ray
+from PIL import Image
+from ray import serve
+
+from serve_app.builder import build_styles_app
+
+pytestmark = pytest.mark.serve
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(store):
+    ray.init(num_cpus=4, object_store_memory=150 * 1024 * 1024, include_dashboard=False,
+             log_to_driver=False, ignore_reinit_error=True)
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    handle = serve.run(build_styles_app({
+        "accelerator": "auto",
+        "generator": {"max_ongoing_requests": 8, "max_queued_requests": 16,
+                      "user_config": {"max_batch_size": 8, "batch_wait_timeout_s": 0.2}},
+        "nst_options": {"max_ongoing_requests": 1, "max_queued_requests": 1},
+    }), name="styles", route_prefix="/")
+    yield {"handle": handle, "url": f"http://127.0.0.1:{port}"}
+    serve.shutdown()
+    ray.shutdown()
+
+
+@pytest.fixture()
+def http(app):
+    with httpx.Client(base_url=app["url"], timeout=120) as client:
+        yield client
+
+
+def photo_bytes(data_dir, name="kodim23.jpg"):
+    return (data_dir / name).read_bytes()
+
+
+def nst_stats():
+    return serve.get_deployment_handle("NSTOptimizer", "styles").stats.remote().result()
+
+
+def wait_until_free(timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not nst_stats()["busy"]:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+# -- HTTP -------------------------------------------------------------------------------------------------
+def test_health_and_styles(http):
+    assert http.get("/healthz").json() == {"status": "ok", "presets": ["vintage"], "nst": True}
+    styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
+    assert styles["vintage"]["available"] and styles["vintage"]["origin"] == "vintagify 0.1.2"
+    assert not styles["monet"]["available"]
+    assert "stylebot weights fetch monet" in styles["monet"]["reason"]
+
+
+def test_stylize_over_http_in_jpeg_and_png(http, data_dir):
+    r = http.post("/v1/stylize/vintage", content=photo_bytes(data_dir))
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(r.content)).size == (384, 384)
+    r = http.post("/v1/stylize/vintage?size=200", content=photo_bytes(data_dir), headers={"Accept": "image/png"})
+    assert r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == (200, 200)
+
+
+def test_missing_weights_preset_is_404_with_the_reason(http, data_dir):
+    r = http.post("/v1/stylize/monet", content=photo_bytes(data_dir))
+    assert r.status_code == 404
+    body = r.json()
+    assert body["error"] == "style_unavailable" and "stylebot weights fetch monet" in body["message"]
+    r = http.post("/v1/stylize/picasso", content=photo_bytes(data_dir))
+    assert r.status_code == 404 and r.json()["error"] == "unknown_style"
+
+
+def _png_header_only(width, height):
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+
+
+def _tiny_png():
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("body,status,code", [
+    (b"%PDF-1.4 not an image", 415, "not_an_image"),
+    (b"", 415, "not_an_image"),
+    ("huge", 413, "image_too_large"),
+    ("tiny", 422, "image_too_small"),
+    ("truncated", 422, "unreadable_image"),
+])
+def test_bad_images_get_4xx_with_json(http, data_dir, body, status, code):
+    if body == "huge":
+        body = _png_header_only(30000, 30000)
+    elif body == "tiny":
+        body = _tiny_png()
+    elif body == "truncated":
+        body = photo_bytes(data_dir)[:3000]
+    r = http.post("/v1/stylize/vintage", content=body)
+    assert r.status_code == status, r.text
+    assert r.json()["error"] == code and r.json()["message"]
+
+
+def test_bad_requests(http, data_dir):
+    assert http.get("/v1/nope").status_code == 404
+    assert http.get("/v1/stylize/vintage").status_code == 405
+    r = http.post("/v1/nst", content=b"x")
+    assert r.status_code == 400 and "multipart" in r.json()["message"]
+    r = http.post("/v1/nst", files={"content": photo_bytes(data_dir)})
+    assert r.status_code == 400 and "style" in r.json()["message"]
+    r = http.post("/v1/nst", files={"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")},
+                  data={"steps": "lots"})
+    assert r.status_code == 422 and r.json()["error"] == "bad_option"
+    r = http.post("/v1/nst", files={"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")},
+                  data={"size": "5000"})
+    assert r.status_code == 422
+
+
+def test_nst_over_http_streams_progress_then_the_image(http, data_dir):
+    files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
+    with http.stream("POST", "/v1/nst", files=files, data={"size": "64", "steps": "12", "seed": "1"},
+                     headers={"Accept": "application/x-ndjson"}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+        events = [json.loads(line) for line in r.iter_lines() if line]
+    progress = [e for e in events if e["type"] == "progress"]
+    assert [e["step"] for e in progress] == list(range(1, len(progress) + 1))
+    assert events[-1]["type"] == "result"
+    img = Image.open(io.BytesIO(base64.b64decode(events[-1]["image"])))
+    assert img.size == (64, 64)
+
+
+def test_nst_over_http_without_streaming_returns_the_image(http, data_dir):
+    files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
+    r = http.post("/v1/nst", files=files, data={"size": "48", "steps": "5"}, headers={"Accept": "image/png"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(r.content)).size == (48, 48)
+
+
+def test_http_client_leaving_frees_the_optimizer(app, data_dir):
+    files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
+    with httpx.Client(base_url=app["url"], timeout=60) as client:
+        with client.stream("POST", "/v1/nst", files=files, data={"size": "128", "steps": "1000", "options":
+                           json.dumps({"style_scale": 1.0})}, headers={"Accept": "application/x-ndjson"}) as r:
+            lines = r.iter_lines()
+            assert json.loads(next(lines))["type"] == "progress"
+    assert wait_until_free(), "the optimizer kept running after the client left"
+
+
+# -- handle API (what the bot uses) ------------------------------------------------------------------------
+def test_handle_lists_and_stylizes(app, data_dir):
+    h = app["handle"]
+    names = [s["name"] for s in h.list_styles.remote().result()]
+    assert "vintage" in names and "monet" in names
+    out = h.stylize.remote("vintage", photo_bytes(data_dir), "PNG").result()
+    assert Image.open(io.BytesIO(out)).format == "PNG"
+    everything = h.stylize_all.remote(photo_bytes(data_dir)).result()
+    assert set(everything) == {"vintage"}
+
+
+def test_handle_errors_are_typed(app):
+    from serve_app.errors import ServiceError
+
+    with pytest.raises(ServiceError) as e:
+        app["handle"].stylize.remote("vintage", b"not an image").result()
+    assert e.value.code == "not_an_image" and e.value.status == 415
+
+
+def test_handle_nst_stream_and_cancel_frees_the_replica(app, data_dir):
+    h = app["handle"].options(stream=True)
+    gen = h.nst.remote(photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"), {"size": 128, "steps": 1000})
+    seen = []
+    for event in gen:
+        seen.append(event)
+        if len(seen) == 2:
+            break
+    gen.cancel()
+    assert [e["type"] for e in seen] == ["progress", "progress"]
+    assert wait_until_free(), "cancel() did not stop the optimizer"
+    # The freed replica serves the next request, and the style features are cached from the first.
+    events = list(h.nst.remote(photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"),
+                               {"size": 64, "steps": 4}))
+    assert events[-1]["type"] == "result"
+    assert nst_stats()["style_cache_entries"] >= 1
+
+
+def test_back_pressure_is_503_with_retry_after(app, http, data_dir):
+    h = app["handle"].options(stream=True)
+    args = (photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"), {"size": 128, "steps": 1000})
+    running = h.nst.remote(*args)
+    next(iter(running))                  # one running (max_ongoing_requests: 1)
+    queued = h.nst.remote(*args)         # one queued (max_queued_requests: 1)
+    time.sleep(0.5)
+    try:
+        files = {"content": args[0], "style": args[1]}
+        r = http.post("/v1/nst", files=files, data={"size": "64", "steps": "5"})
+        assert r.status_code == 503, r.text
+        assert r.headers.get("content-type") == "application/json", (r.text, dict(r.headers))
+        assert r.json()["error"] == "busy" and int(r.headers["retry-after"]) > 0
+    finally:
+        running.cancel()
+        queued.cancel()
+    assert wait_until_free()
+
+
+def test_concurrent_requests_are_batched_and_equal_single_results(app, data_dir):
+    from deployments.imaging import to_tensor
+    from serve_app.images import decode_image
+
+    h = app["handle"]
+    photo = photo_bytes(data_dir)
+
+    async def burst():
+        return await asyncio.gather(*(h.stylize.remote("vintage", photo, "PNG") for _ in range(6)))
+
+    results = asyncio.run(burst())
+    single = h.stylize.remote("vintage", photo, "PNG").result()
+    ref = to_tensor(decode_image(single))
+    for out in results:
+        assert (to_tensor(decode_image(out)) - ref).abs().max() <= 1.5 / 255
+    stats = serve.get_deployment_handle("Generator_vintage", "styles").stats.remote().result()
+    assert max(stats["recent_batch_sizes"]) > 1
+
+
+def test_back_pressure_is_recognised_however_wrapped():
+    from ray.serve.exceptions import BackPressureError
+
+    from deployments.router import is_back_pressure
+
+    bp = BackPressureError(num_queued_requests=1, max_queued_requests=1)
+    wrapped = RuntimeError("task failed")
+    wrapped.cause = bp
+    assert is_back_pressure(bp) and is_back_pressure(wrapped)
+    assert not is_back_pressure(ValueError("no"))
