@@ -164,6 +164,33 @@ def cmd_weights_fetch(args) -> int:
     return 0
 
 
+def cmd_train_preset(args) -> int:
+    from deployments.cyclegan.training import Trainer, TrainConfig, list_images
+    from serve_app import engines
+    from serve_app.weights_store import WeightsStore
+
+    try:
+        photos, paintings = list_images(Path(args.photos)), list_images(Path(args.paintings))
+    except FileNotFoundError as e:
+        raise CliError(str(e)) from None
+    config = TrainConfig(name=args.name, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
+                         lr=args.lr, ngf=args.width, n_blocks=args.blocks, style_weight=args.style_weight,
+                         content_weight=args.content_weight, checkpoint_every=args.checkpoint_every,
+                         log_every=args.log_every, seed=args.seed)
+    device = engines.pick_device(args.device)
+    trainer = Trainer(config, WeightsStore().load_state_dict("vgg19"), photos, paintings, device,
+                      log=lambda m: print(m, flush=True))
+    print(f"training {args.name} on {device}: {len(trainer.train_photos)} photos ({len(trainer.eval_photos)} held "
+          f"out), {len(paintings)} paintings", flush=True)
+    out = Path(args.out)
+    resume = out / f"{args.name}-resume.pt"
+    if args.resume and resume.exists():
+        trainer.resume(resume)
+        print(f"resumed at step {trainer.step}", flush=True)
+    trainer.fit(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stylebot", description="Turn photos into paintings.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -183,6 +210,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="N", help="NST random seed (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.set_defaults(func=cmd_stylize)
+
+    p = sub.add_parser("train-preset", help="train a feed-forward preset on photos and an artist's paintings")
+    p.add_argument("name", help="the preset's name, e.g. monet")
+    p.add_argument("--paintings", required=True, metavar="DIR", help="folder of the artist's paintings")
+    p.add_argument("--photos", required=True, metavar="DIR", help="folder of natural photos (a tenth held out)")
+    p.add_argument("--out", default="var/train", metavar="DIR", help="checkpoints go here (default var/train)")
+    p.add_argument("--steps", type=_positive_int, default=4000)
+    p.add_argument("--batch-size", type=_positive_int, default=8)
+    p.add_argument("--crop", type=_positive_int, default=256, help="training crop size in px")
+    p.add_argument("--width", type=_positive_int, default=32, help="generator width (ngf)")
+    p.add_argument("--blocks", type=_positive_int, default=9, help="residual blocks")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--style-weight", type=float, default=30.0)
+    p.add_argument("--content-weight", type=float, default=1.0)
+    p.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    p.add_argument("--log-every", type=_positive_int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/NAME-resume.pt when it exists")
+    p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    p.set_defaults(func=cmd_train_preset)
 
     p = sub.add_parser("styles", help="list the presets and whether each is available")
     p.set_defaults(func=cmd_styles)

@@ -1,12 +1,11 @@
 import io
-import struct
-import zlib
 
 import pytest
 from PIL import Image
 
 from serve_app.images import (ImageLimits, ImageTooLarge, ImageTooSmall, NotAnImage, UnreadableImage,
                               UnsupportedFormat, decode_image, encode_image, format_for_path)
+from tests.crafted_images import png_header_only
 
 
 def encoded(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -93,18 +92,10 @@ def test_unsupported_format():
     assert "TIFF" in e.value.message and "JPEG" in e.value.message
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header claims width x height; refusing it must not need the pixels."""
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-
-
 @pytest.mark.parametrize("w,h", [(20000, 20000), (9000, 6000)])
 def test_too_many_pixels_refused_before_decoding(w, h):
     with pytest.raises(ImageTooLarge) as e:
-        decode_image(_png_header_only(w, h))
+        decode_image(png_header_only(w, h))
     assert "smaller" in e.value.message
 
 

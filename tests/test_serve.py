@@ -5,9 +5,7 @@ import base64
 import io
 import json
 import socket
-import struct
 import time
-import zlib
 
 import httpx
 import pytest
@@ -16,6 +14,7 @@ from PIL import Image
 from ray import serve
 
 from serve_app.builder import build_styles_app
+from tests.crafted_images import png_header_only
 
 pytestmark = pytest.mark.serve
 
@@ -93,13 +92,6 @@ def test_missing_weights_preset_is_404_with_the_reason(http, data_dir):
     assert r.status_code == 404 and r.json()["error"] == "unknown_style"
 
 
-def _png_header_only(width, height):
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
-
-
 def _tiny_png():
     buf = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buf, "PNG")
@@ -115,7 +107,7 @@ def _tiny_png():
 ])
 def test_bad_images_get_4xx_with_json(http, data_dir, body, status, code):
     if body == "huge":
-        body = _png_header_only(30000, 30000)
+        body = png_header_only(30000, 30000)
     elif body == "tiny":
         body = _tiny_png()
     elif body == "truncated":
