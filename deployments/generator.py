@@ -21,9 +21,9 @@ class Generator:
     def __init__(self, preset: str, device: str = "cpu"):
         self.preset = preset
         self.device = prepare_torch(device)
-        catalogue = Catalogue.load()
-        self.status = catalogue.status(catalogue.get(preset), WeightsStore())
-        self.runner = load_preset(WeightsStore(), self.status, self.device)
+        catalogue, store = Catalogue.load(), WeightsStore()
+        self.status = catalogue.status(catalogue.get(preset), store)
+        self.runner = load_preset(store, self.status, self.device)
         self.runner(torch.rand(3, 64, 64))  # warm-up: first-call allocations happen before traffic arrives
         self.batch_sizes: list[int] = []
 

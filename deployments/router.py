@@ -34,7 +34,7 @@ def is_back_pressure(e: BaseException) -> bool:
 
 def _transfer(img) -> bytes:
     """Decoded images cross handles as PNG: lossless, and cheap at compress level 1."""
-    return encode_image(img, "PNG")
+    return encode_image(img, "PNG", png_level=1)
 
 
 def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
@@ -92,6 +92,9 @@ class Router:
         except ImageError as e:
             raise from_image_error(e) from None
 
+    def _preset_side(self, size: int | None) -> int:
+        return min(size or self.preset_max_side, self.preset_max_side)
+
     def _generator(self, preset: str) -> DeploymentHandle:
         if preset in self.generators:
             return self.generators[preset]
@@ -103,7 +106,7 @@ class Router:
     async def stylize(self, preset: str, image: bytes, fmt: str = "JPEG", size: int | None = None) -> bytes:
         """Repaint `image` with a preset; returns `fmt` bytes. Raises ServiceError for bad input or overload."""
         handle = self._generator(preset)
-        img = self._decode(image, min(size or self.preset_max_side, self.preset_max_side))
+        img = self._decode(image, self._preset_side(size))
         try:
             return await handle.stylize.remote(_transfer(img), fmt)
         except Exception as e:
@@ -113,7 +116,7 @@ class Router:
 
     async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None) -> dict[str, bytes]:
         """Every available preset at once: {preset: image bytes}. A preset that fails is left out."""
-        img = _transfer(self._decode(image, min(size or self.preset_max_side, self.preset_max_side)))
+        img = _transfer(self._decode(image, self._preset_side(size)))
         names = list(self.generators)
         results = await asyncio.gather(*(self.generators[n].stylize.remote(img, fmt) for n in names),
                                        return_exceptions=True)

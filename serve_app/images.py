@@ -127,13 +127,13 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # L, 1, CMYK, YCbCr, LAB, HSV
 
 
-def encode_image(img: Image.Image, fmt: str = "JPEG", quality: int = 92) -> bytes:
+def encode_image(img: Image.Image, fmt: str = "JPEG", quality: int = 92, png_level: int = 6) -> bytes:
     fmt = fmt.upper()
     buf = io.BytesIO()
     if fmt in ("JPEG", "JPG"):
         img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
     elif fmt == "PNG":
-        img.save(buf, "PNG", optimize=False, compress_level=6)
+        img.save(buf, "PNG", optimize=False, compress_level=png_level)
     else:
         raise ValueError(f"cannot encode {fmt}; use JPEG or PNG")
     return buf.getvalue()

@@ -16,14 +16,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torchvision.transforms.functional import pil_to_tensor
 
 from deployments.cyclegan.generator import ResnetGenerator
+from deployments.imaging import to_tensor
+from deployments.nst.gatys import STYLE_CHANNELS, STYLE_LAYERS
 from deployments.nst.losses import gram, total_variation
 from deployments.nst.vgg import VGG19Features
-
-STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-_CHANNELS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
@@ -63,7 +61,7 @@ def split_holdout(photos: list[Path], share: float) -> tuple[list[Path], list[Pa
 
 
 def load_rgb(path: Path) -> torch.Tensor:
-    return pil_to_tensor(Image.open(path).convert("RGB")).float().div_(255).contiguous()
+    return to_tensor(Image.open(path))
 
 
 def random_crop(img: torch.Tensor, crop: int, rng: random.Random) -> torch.Tensor:
@@ -105,7 +103,7 @@ class PerceptualLoss(torch.nn.Module):
         both = self.vgg(torch.cat([output, photo]))
         n = output.shape[0]
         content = F.mse_loss(both[c.content_layer][:n].float(), both[c.content_layer][n:].float().detach())
-        style = sum(1e4 / _CHANNELS[layer] ** 2 * F.mse_loss(gram(both[layer][:n]),
+        style = sum(1e4 / STYLE_CHANNELS[layer] ** 2 * F.mse_loss(gram(both[layer][:n]),
                                                               self.target_grams[layer].expand(n, -1, -1))
                     for layer in STYLE_LAYERS)
         tv = total_variation(output.float())

@@ -22,7 +22,7 @@ from deployments.nst.vgg import VGG19Features
 
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-_STYLE_CHANNELS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
+STYLE_CHANNELS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
 
 ProgressFn = Callable[[int, int, float], None]
 LevelFn = Callable[[int, int, tuple[int, int]], None]
@@ -66,7 +66,7 @@ class NSTOptions:
             raise ValueError("pyramid_levels must be between 1 and 8")
 
     def style_layer_weights(self) -> dict[str, float]:
-        return {layer: self.strength * self.style_weight / _STYLE_CHANNELS[layer] ** 2 for layer in STYLE_LAYERS}
+        return {layer: self.strength * self.style_weight / STYLE_CHANNELS[layer] ** 2 for layer in STYLE_LAYERS}
 
 
 @dataclass
