@@ -175,7 +175,8 @@ def cmd_train_preset(args) -> int:
         raise CliError(str(e)) from None
     config = TrainConfig(name=args.name, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
                          lr=args.lr, ngf=args.width, n_blocks=args.blocks, style_weight=args.style_weight,
-                         content_weight=args.content_weight, checkpoint_every=args.checkpoint_every,
+                         content_weight=args.content_weight, tv_weight=args.tv_weight, style_side=args.style_side,
+                         checkpoint_every=args.checkpoint_every,
                          log_every=args.log_every, seed=args.seed)
     device = engines.pick_device(args.device)
     trainer = Trainer(config, WeightsStore().load_state_dict("vgg19"), photos, paintings, device,
@@ -222,7 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=_positive_int, default=32, help="generator width (ngf)")
     p.add_argument("--blocks", type=_positive_int, default=9, help="residual blocks")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--style-weight", type=float, default=30.0)
+    p.add_argument("--style-weight", type=float, default=1.0)
+    p.add_argument("--tv-weight", type=float, default=5e3)
+    p.add_argument("--style-side", type=_positive_int, metavar="PX",
+                   help="paintings' long side when their Grams are taken (default 2 x crop)")
     p.add_argument("--content-weight", type=float, default=1.0)
     p.add_argument("--checkpoint-every", type=_positive_int, default=500)
     p.add_argument("--log-every", type=_positive_int, default=50)

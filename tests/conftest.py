@@ -1,4 +1,5 @@
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,32 @@ def painting():
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def styles_app(store):
+    """One real local Ray cluster per test session, serving the "styles" application (vintage + NST)."""
+    import ray
+    from ray import serve
+
+    from serve_app.builder import build_styles_app
+
+    ray.init(num_cpus=4, object_store_memory=150 * 1024 * 1024, include_dashboard=False,
+             log_to_driver=False, ignore_reinit_error=True)
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    handle = serve.run(build_styles_app({
+        "accelerator": "auto",
+        "generator": {"max_ongoing_requests": 8, "max_queued_requests": 16,
+                      "user_config": {"max_batch_size": 8, "batch_wait_timeout_s": 0.2}},
+        "nst_options": {"max_ongoing_requests": 1, "max_queued_requests": 1},
+    }), name="styles", route_prefix="/")
+    yield {"handle": handle, "url": f"http://127.0.0.1:{port}"}
+    serve.shutdown()
+    ray.shutdown()

@@ -4,42 +4,21 @@ import asyncio
 import base64
 import io
 import json
-import socket
 import time
 
 import httpx
 import pytest
-import ray
 from PIL import Image
 from ray import serve
 
-from serve_app.builder import build_styles_app
 from tests.crafted_images import png_header_only
 
 pytestmark = pytest.mark.serve
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app(store):
-    ray.init(num_cpus=4, object_store_memory=150 * 1024 * 1024, include_dashboard=False,
-             log_to_driver=False, ignore_reinit_error=True)
-    port = free_port()
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    handle = serve.run(build_styles_app({
-        "accelerator": "auto",
-        "generator": {"max_ongoing_requests": 8, "max_queued_requests": 16,
-                      "user_config": {"max_batch_size": 8, "batch_wait_timeout_s": 0.2}},
-        "nst_options": {"max_ongoing_requests": 1, "max_queued_requests": 1},
-    }), name="styles", route_prefix="/")
-    yield {"handle": handle, "url": f"http://127.0.0.1:{port}"}
-    serve.shutdown()
-    ray.shutdown()
+def app(styles_app):
+    return styles_app
 
 
 @pytest.fixture()

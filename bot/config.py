@@ -1,0 +1,74 @@
+"""The bot's settings, read from the environment. Secrets are kept out of every repr, log line and URL we print."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TELEGRAM_API = "https://api.telegram.org"
+DEFAULT_STATE_URL = "sqlite:///var/stylebot.db"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    token: str | None = field(default=None, repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    api_base: str = TELEGRAM_API
+    public_url: str | None = None
+    mode: str = "polling"                 # "webhook" or "polling"
+    state_url: str = DEFAULT_STATE_URL
+    secret_generated: bool = False
+    nst_max_size: int | None = None       # caps on what /settings quality asks of NST (slow CPU hosts)
+    nst_max_steps: int | None = None
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "BotSettings":
+        env = dict(os.environ if env is None else env)
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+        public_url = env.get("STYLEBOT_PUBLIC_URL", "").strip().rstrip("/") or None
+        mode = env.get("STYLEBOT_BOT_MODE", "").strip().lower() or ("webhook" if public_url else "polling")
+        if mode not in ("webhook", "polling"):
+            raise ConfigError(f"STYLEBOT_BOT_MODE must be 'webhook' or 'polling', not {mode!r}")
+        if mode == "webhook" and not public_url:
+            raise ConfigError("STYLEBOT_BOT_MODE=webhook needs STYLEBOT_PUBLIC_URL (the public https base URL)")
+        secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+        generated = not secret
+        # Telegram allows 1-256 characters from A-Z, a-z, 0-9, _ and -.
+        secret = secret or secrets.token_urlsafe(32)
+        return cls(token=token, webhook_secret=secret, api_base=env.get("TELEGRAM_API_BASE", "").strip().rstrip("/")
+                   or TELEGRAM_API, public_url=public_url, mode=mode,
+                   state_url=env.get("STYLEBOT_STATE_URL", "").strip() or DEFAULT_STATE_URL,
+                   secret_generated=generated, nst_max_size=_positive(env, "STYLEBOT_NST_MAX_SIZE"),
+                   nst_max_steps=_positive(env, "STYLEBOT_NST_MAX_STEPS"))
+
+    @property
+    def webhook_url(self) -> str | None:
+        return f"{self.public_url}/telegram/webhook" if self.public_url else None
+
+
+def _positive(env: dict[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigError(f"{name} must be a positive whole number, not {raw!r}")
+    return int(raw)
+
+
+def sqlite_path(state_url: str, base: Path | None = None) -> Path:
+    """`sqlite:///var/x.db` is relative to `base` (the working directory), `sqlite:////abs/x.db` absolute."""
+    if state_url.startswith("redis://") or state_url.startswith("rediss://"):
+        raise ConfigError("STYLEBOT_STATE_URL: Redis state is not implemented yet; use sqlite:///path.db")
+    prefix = "sqlite:///"
+    if not state_url.startswith(prefix):
+        raise ConfigError(f"STYLEBOT_STATE_URL must look like sqlite:///var/stylebot.db, not {state_url!r}")
+    rest = state_url[len(prefix):]
+    if not rest:
+        raise ConfigError("STYLEBOT_STATE_URL names no database file")
+    path = Path(rest)
+    return path if path.is_absolute() else (base or Path.cwd()) / path

@@ -1,0 +1,43 @@
+"""Taps on the style keyboard: a preset, All styles, or My own style image."""
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery
+
+from bot import texts
+from bot.handlers.launch import launch
+from bot.intake import content_tag
+from bot.jobs import JobRunner
+from bot.keyboards import ALL, OWN, StyleChoice
+from bot.state import StateStore
+from bot.styles_client import StylesClient
+
+router = Router(name="choice")
+
+
+@router.callback_query(StyleChoice.filter())
+async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateStore, runner: JobRunner,
+                 styles: StylesClient) -> None:
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    chat = store.chat(chat_id)
+    if chat.content_file_id is None or content_tag(chat.content_file_id) != callback_data.content:
+        await query.answer(texts.OLD_BUTTON, show_alert=True)
+        return
+    if callback_data.name == OWN:
+        chat.awaiting = "style"
+        store.save_chat(chat)
+        await query.answer()
+        await query.bot.send_message(chat_id, texts.ASK_STYLE_IMAGE)
+        return
+    if callback_data.name == ALL:
+        refusal = await launch(chat, "all", store, runner, styles)
+        await query.answer(refusal or texts.WORKING_ALL.format(count=len(await styles.available())),
+                           show_alert=bool(refusal))
+        return
+    labels = {s["name"]: s["label"] for s in await styles.available()}
+    if callback_data.name not in labels:
+        await query.answer(texts.STYLE_GONE, show_alert=True)
+        return
+    refusal = await launch(chat, "preset", store, runner, styles, preset=callback_data.name)
+    await query.answer(refusal or texts.WORKING_PRESET.format(label=labels[callback_data.name]),
+                       show_alert=bool(refusal))

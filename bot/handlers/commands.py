@@ -1,0 +1,64 @@
+"""/start, /help, /styles, /settings, /cancel and the seed bots' /nst and /gan."""
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+
+from bot import texts
+from bot.handlers.launch import launch
+from bot.jobs import JobRunner
+from bot.keyboards import settings_keyboard
+from bot.state import StateStore
+from bot.styles_client import StylesClient
+
+router = Router(name="commands")
+
+
+@router.message(CommandStart())
+async def start(message: Message, store: StateStore) -> None:
+    chat = store.chat(message.chat.id)
+    chat.awaiting = None
+    store.save_chat(chat)
+    await message.answer(texts.start(message.from_user.first_name if message.from_user else None))
+
+
+@router.message(Command("help"))
+async def help_(message: Message) -> None:
+    await message.answer(texts.HELP)
+
+
+@router.message(Command("styles"))
+async def styles_(message: Message, styles: StylesClient) -> None:
+    await message.answer(texts.styles_list(await styles.catalogue()))
+
+
+@router.message(Command("settings"))
+async def settings_(message: Message, store: StateStore) -> None:
+    chat = store.chat(message.chat.id)
+    await message.answer(texts.settings_summary(chat.settings), reply_markup=settings_keyboard(chat.settings))
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, store: StateStore, runner: JobRunner) -> None:
+    chat = store.chat(message.chat.id)
+    was_waiting = chat.awaiting is not None
+    if was_waiting:
+        chat.awaiting = None
+        store.save_chat(chat)
+    job = await runner.cancel(message.chat.id)
+    await message.answer(texts.CANCELLED if job or was_waiting else texts.NOTHING_TO_CANCEL)
+
+
+@router.message(Command("nst"))
+async def nst(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient) -> None:
+    refusal = await launch(store.chat(message.chat.id), "nst", store, runner, styles)
+    if refusal:
+        await message.answer(refusal)
+
+
+@router.message(Command("gan"))
+async def gan(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient) -> None:
+    refusal = await launch(store.chat(message.chat.id), "all", store, runner, styles)
+    if refusal:
+        await message.answer(refusal)

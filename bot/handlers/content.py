@@ -1,0 +1,51 @@
+"""Images: the photo to paint, or the style image (after "My own style image", or captioned /style)."""
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot import texts
+from bot.handlers.launch import launch
+from bot.intake import Refusal, checked_image, content_tag
+from bot.jobs import JobRunner
+from bot.keyboards import style_keyboard
+from bot.state import StateStore
+from bot.styles_client import StylesClient
+
+router = Router(name="content")
+IMAGE = F.photo | F.document
+
+
+@router.message(Command("style"), IMAGE)
+async def style_by_caption(message: Message, bot: Bot, store: StateStore) -> None:
+    try:
+        image = await checked_image(bot, message)
+    except Refusal as r:
+        await message.answer(str(r))
+        return
+    chat = store.chat(message.chat.id)
+    chat.style_file_id, chat.awaiting = image.file_id, None
+    store.save_chat(chat)
+    await message.answer(texts.STYLE_SAVED if chat.content_file_id else texts.STYLE_SAVED_NO_CONTENT)
+
+
+@router.message(IMAGE)
+async def image(message: Message, bot: Bot, store: StateStore, runner: JobRunner, styles: StylesClient) -> None:
+    try:
+        image = await checked_image(bot, message)
+    except Refusal as r:
+        await message.answer(str(r))
+        return
+    chat = store.chat(message.chat.id)
+    if chat.awaiting == "style":
+        chat.style_file_id, chat.awaiting = image.file_id, None
+        store.save_chat(chat)
+        refusal = await launch(chat, "nst", store, runner, styles)
+        if refusal:
+            await message.answer(refusal)
+        return
+    chat.content_file_id = image.file_id
+    store.save_chat(chat)
+    await message.answer(texts.CHOOSE_STYLE,
+                         reply_markup=style_keyboard(await styles.catalogue(), content_tag(image.file_id)))

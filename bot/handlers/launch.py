@@ -1,0 +1,31 @@
+"""Starting a job for a chat from its saved photo, style image and settings."""
+from __future__ import annotations
+
+from bot import texts
+from bot.jobs import JobRunner
+from bot.state import ChatState, StateStore
+from bot.styles_client import StylesClient
+
+
+async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunner, styles: StylesClient,
+                 preset: str | None = None) -> str | None:
+    """Queue and start a job; returns a refusal to show the person, or None when it started."""
+    if chat.content_file_id is None:
+        return texts.ASK_PHOTO
+    s = chat.settings
+    options: dict = {"size": s.preset_side, "send_file": s.send_file}
+    if kind == "all":
+        options["presets"] = [p["name"] for p in await styles.available()]
+        if not options["presets"]:
+            return texts.NO_STYLES
+    if kind == "nst":
+        if chat.style_file_id is None:
+            return texts.NO_STYLE_IMAGE
+        options["nst"] = {k: min(v, runner.nst_caps[k]) if k in runner.nst_caps else v
+                          for k, v in s.nst_options().items()}
+    job = store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
+                           style_file_id=chat.style_file_id if kind == "nst" else None, options=options)
+    if job is None:
+        return texts.ONE_JOB
+    runner.start(job)
+    return None

@@ -1,0 +1,73 @@
+"""The "bot" Serve application: the Telegram webhook endpoint (or the polling loop), in front of BotApp."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from ray import serve
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot import redact
+from bot.config import BotSettings
+
+logger = logging.getLogger("ray.serve")
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+
+
+@serve.deployment(
+    num_replicas=1,                      # chat state is a local SQLite file; a cluster uses one replica + Redis
+    max_ongoing_requests=200,            # each webhook call only records the update and returns
+    ray_actor_options={"num_cpus": 0.1},
+    graceful_shutdown_timeout_s=20,
+)
+class BotIngress:
+    async def __init__(self, styles_app: str = "styles", env: dict | None = None):
+        import os
+
+        self.settings = BotSettings.from_env({**os.environ, **(env or {})})
+        redact.install([self.settings.token or "", self.settings.webhook_secret])
+        self.app = None
+        if not self.settings.token:
+            logger.warning("TELEGRAM_BOT_TOKEN is not set: the bot stays idle; the styles app still serves.")
+            return
+        if self.settings.mode == "webhook" and self.settings.secret_generated:
+            logger.info("TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run")
+        from bot.app import BotApp
+        from bot.styles_client import StylesClient
+
+        self.app = BotApp(self.settings, StylesClient(serve.get_app_handle(styles_app)))
+        await self.app.start()
+
+    async def __del__(self):
+        if getattr(self, "app", None) is not None:
+            await self.app.stop()
+
+    async def __call__(self, request: Request) -> Response:
+        path = request.url.path.rstrip("/")
+        if path.endswith("/healthz"):
+            return JSONResponse({"bot": "running" if self.app else "idle",
+                                 "mode": self.settings.mode if self.app else None})
+        if not path.endswith("/webhook"):
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        if request.method != "POST":
+            return JSONResponse({"error": "method_not_allowed"}, status_code=405)
+        if self.app is None or self.settings.mode != "webhook":
+            return JSONResponse({"error": "webhook_off", "message": "The bot is not in webhook mode."},
+                                status_code=503)
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            payload = json.loads(await request.body())
+            self.app.accept(payload)
+        except (ValueError, TypeError):
+            return JSONResponse({"error": "bad_update"}, status_code=400)
+        return JSONResponse({"ok": True})
+
+
+def build_bot_app(args: dict | None = None):
+    """`import_path` target for the "bot" application. args: styles_app (default "styles")."""
+    args = dict(args or {})
+    return BotIngress.bind(styles_app=args.get("styles_app", "styles"), env=args.get("env"))

@@ -1,0 +1,63 @@
+"""Turning an incoming message into a checked image reference: which file, is it an image, can we read it."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.types import Message
+
+from bot import texts
+from bot.jobs import DownloadError, download
+from serve_app.images import ImageError, ImageLimits, decode_image
+
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+IMAGE_MIME_TYPES = {"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"}
+LIMITS = ImageLimits()
+
+
+@dataclass
+class IncomingImage:
+    file_id: str
+
+
+class Refusal(Exception):
+    """An image we will not use, with the message that tells the person what to send instead."""
+
+
+def content_tag(file_id: str) -> str:
+    """A short, stable tag of a content file for callback data (64-byte limit)."""
+    return hashlib.sha1(file_id.encode()).hexdigest()[:12]
+
+
+def image_reference(message: Message) -> tuple[str, int | None] | None:
+    """(file_id, size) of the image in a message, None when it carries none."""
+    if message.photo:
+        biggest = message.photo[-1]
+        return biggest.file_id, biggest.file_size
+    doc = message.document
+    if doc is not None:
+        if (doc.mime_type or "").lower() not in IMAGE_MIME_TYPES:
+            raise Refusal(texts.NOT_AN_IMAGE)
+        return doc.file_id, doc.file_size
+    return None
+
+
+async def checked_image(bot: Bot, message: Message) -> IncomingImage | None:
+    """Download and decode the image once, so a broken or oversized one is refused now, not after a tap."""
+    ref = image_reference(message)
+    if ref is None:
+        return None
+    file_id, size = ref
+    if size is not None and size > TELEGRAM_DOWNLOAD_LIMIT:
+        raise Refusal(texts.FILE_TOO_BIG)
+    try:
+        data = await download(bot, file_id)
+    except DownloadError as e:
+        raise Refusal(texts.FILE_TOO_BIG if str(e) == "too_big" else texts.DOWNLOAD_FAILED) from None
+    try:
+        await asyncio.to_thread(decode_image, data, LIMITS, 64)
+    except ImageError as e:
+        raise Refusal(texts.bad_image(e.message)) from None
+    return IncomingImage(file_id)

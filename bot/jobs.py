@@ -1,0 +1,204 @@
+"""The job lifecycle: one running job per chat, run in the background, delivered at most once.
+
+A job's inputs are Telegram file_ids, so after a restart it can be run again from the state store alone.
+Delivery first moves the job from `running` to `delivering` with a conditional update: a job cancelled in the
+meantime fails that move and its result is dropped.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import BufferedInputFile, InputMediaPhoto
+
+from bot import texts
+from bot.state import Job, StateStore
+from bot.styles_client import StylesClient, StylesError
+
+logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
+ALBUM_MAX = 10                            # Telegram's limit on one media group
+
+
+class DownloadError(Exception):
+    """A Telegram file could not be fetched. Never carries the file URL: it contains the bot token."""
+
+
+async def download(bot: Bot, file_id: str) -> bytes:
+    try:
+        buffer = await bot.download(file_id)
+    except TelegramBadRequest as e:
+        if "too big" in e.message.lower():
+            raise DownloadError("too_big") from None
+        raise DownloadError("bad_request") from None
+    except Exception as e:  # aiohttp errors quote the URL, and so the token: keep only the type
+        raise DownloadError(type(e).__name__) from None
+    return buffer.getvalue() if isinstance(buffer, io.BytesIO) else bytes(buffer)
+
+
+class JobRunner:
+    def __init__(self, bot: Bot, store: StateStore, styles: StylesClient, progress_interval: float = 3.0,
+                 nst_caps: dict[str, int] | None = None):
+        self.bot, self.store, self.styles = bot, store, styles
+        self.progress_interval = progress_interval
+        self.nst_caps = nst_caps or {}      # e.g. {"size": 256, "steps": 100} on a slow host
+        self.tasks: dict[int, asyncio.Task] = {}
+
+    # -- control --------------------------------------------------------------------------------------------
+    def start(self, job: Job) -> None:
+        task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+        self.tasks[job.chat_id] = task
+        task.add_done_callback(lambda t, chat=job.chat_id: self.tasks.pop(chat, None) if self.tasks.get(chat) is t
+                               else None)
+
+    async def cancel(self, chat_id: int) -> Job | None:
+        """Cancel the chat's job; returns it when it was cancelled before its result went out."""
+        job = self.store.active_job(chat_id)
+        if job is None or not self.store.move_job(job.id, "cancelled", ("queued", "running"), "cancelled by user"):
+            return None
+        task = self.tasks.get(chat_id)
+        if task is not None:
+            task.cancel()
+        if job.progress_message_id:
+            await self._quiet(self.bot.edit_message_text(chat_id=chat_id, message_id=job.progress_message_id,
+                                                         text=texts.CANCELLED))
+        return job
+
+    async def resume_all(self) -> None:
+        """After a restart: run unfinished jobs again; a job caught mid-delivery is reported instead of resent."""
+        for job in self.store.unfinished_jobs():
+            if job.status == "delivering":
+                if self.store.move_job(job.id, "interrupted", ("delivering",), "restart during delivery"):
+                    await self._quiet(self.bot.send_message(job.chat_id, texts.RESTARTED_UNSURE))
+                continue
+            logger.info("resuming job %d (%s) for a chat", job.id, job.kind)
+            if job.kind == "nst":
+                await self._quiet(self.bot.send_message(job.chat_id, texts.RESTARTED_RESUMING))
+            self.start(job)
+
+    async def shutdown(self) -> None:
+        tasks = list(self.tasks.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _quiet(self, coro) -> None:
+        try:
+            await coro
+        except TelegramForbiddenError:
+            pass
+        except TelegramAPIError as e:
+            logger.info("Telegram call failed (ignored): %s", type(e).__name__)
+
+    # -- running ------------------------------------------------------------------------------------------
+    async def _run(self, job: Job) -> None:
+        if not self.store.move_job(job.id, "running", ("queued", "running")):
+            return
+        try:
+            content = await download(self.bot, job.content_file_id)
+            if job.kind == "preset":
+                await self._run_preset(job, content)
+            elif job.kind == "all":
+                await self._run_all(job, content)
+            else:
+                await self._run_nst(job, content)
+        except asyncio.CancelledError:
+            raise
+        except TelegramForbiddenError:
+            closed = self.store.close_chat_jobs(job.chat_id, "the person blocked the bot")
+            logger.info("chat blocked the bot; closed %d job(s)", closed)
+        except StylesError as e:
+            await self._fail(job, texts.BUSY.format(seconds=e.retry_after or 30) if e.code == "busy"
+                             else texts.UNAVAILABLE if e.code == "nst_unavailable" else texts.bad_image(e.message)
+                             if e.code in BAD_IMAGE_CODES else e.message, e.code)
+        except DownloadError as e:
+            await self._fail(job, texts.FILE_TOO_BIG if str(e) == "too_big" else texts.DOWNLOAD_FAILED,
+                             f"download: {e}")
+        except Exception as e:
+            logger.exception("job %d failed", job.id)
+            await self._fail(job, texts.FAILED, type(e).__name__)
+
+    async def _fail(self, job: Job, message: str, reason: str) -> None:
+        if self.store.move_job(job.id, "failed", ("queued", "running"), reason):
+            if job.progress_message_id:
+                await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
+            await self._quiet(self.bot.send_message(job.chat_id, message))
+
+    def _claim_delivery(self, job: Job) -> bool:
+        return self.store.move_job(job.id, "delivering", ("running",))
+
+    def _done(self, job: Job) -> None:
+        self.store.move_job(job.id, "done", ("delivering",))
+
+    async def _send_result(self, job: Job, image: bytes, caption: str) -> None:
+        ext = "png" if job.options.get("send_file") else "jpg"
+        await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
+        if job.options.get("send_file"):
+            await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot-{job.preset or 'own'}.png"),
+                                         caption=texts.CAPTION_FILE)
+
+    def _fmt(self, job: Job) -> str:
+        return "PNG" if job.options.get("send_file") else "JPEG"
+
+    async def _run_preset(self, job: Job, content: bytes) -> None:
+        await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
+        image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"])
+        label = (await self.styles.labels()).get(job.preset, job.preset)
+        if self._claim_delivery(job):
+            await self._send_result(job, image, texts.CAPTION_PRESET.format(label=label))
+            self._done(job)
+
+    async def _run_all(self, job: Job, content: bytes) -> None:
+        await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
+        results = await self.styles.stylize_all(content, "JPEG", job.options["size"])
+        labels = await self.styles.labels()
+        if not self._claim_delivery(job):
+            return
+        items = list(results.items())
+        for i in range(0, len(items), ALBUM_MAX):
+            chunk = items[i:i + ALBUM_MAX]
+            if len(chunk) == 1:  # an album needs at least two items
+                name, data = chunk[0]
+                await self.bot.send_photo(job.chat_id, BufferedInputFile(data, f"{name}.jpg"),
+                                          caption=labels.get(name, name))
+                continue
+            await self.bot.send_media_group(job.chat_id, [
+                InputMediaPhoto(media=BufferedInputFile(data, f"{name}.jpg"), caption=labels.get(name, name))
+                for name, data in chunk])
+        missing = [labels.get(n, n) for n in job.options.get("presets", []) if n not in results]
+        if missing:
+            await self._quiet(self.bot.send_message(job.chat_id, texts.ALBUM_LEFT_OUT.format(names=", ".join(missing))))
+        self._done(job)
+
+    async def _run_nst(self, job: Job, content: bytes) -> None:
+        style = await download(self.bot, job.style_file_id)
+        if job.progress_message_id is None:
+            msg = await self.bot.send_message(job.chat_id, texts.NST_STARTED)
+            job.progress_message_id = msg.message_id
+            self.store.set_progress_message(job.id, msg.message_id)
+        last_edit, last_text = time.monotonic(), texts.NST_STARTED
+        result = None
+        async for event in self.styles.nst(content, style, job.options.get("nst", {}), self._fmt(job)):
+            if event.get("type") == "result":
+                result = event["image"]
+                break
+            now = time.monotonic()
+            if now - last_edit >= self.progress_interval:
+                text = texts.nst_progress(int(event.get("step", 0)), int(event.get("total", 1)))
+                if text != last_text:
+                    last_edit, last_text = now, text
+                    await self._quiet(self.bot.edit_message_text(chat_id=job.chat_id,
+                                                                 message_id=job.progress_message_id, text=text))
+        if result is None:
+            raise RuntimeError("the NST stream ended without a result")
+        if self._claim_delivery(job):
+            await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
+            await self._send_result(job, result, texts.CAPTION_NST)
+            self._done(job)
+
+
+BAD_IMAGE_CODES = {"not_an_image", "unsupported_format", "unreadable_image", "image_too_large", "image_too_small",
+                   "bad_image"}

@@ -1,0 +1,62 @@
+"""Inline keyboards and the callback data they carry."""
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.state import QUALITIES, STRENGTHS, Settings
+
+ALL = "*all"
+OWN = "*own"
+
+
+class StyleChoice(CallbackData, prefix="style"):
+    name: str                 # a preset name, ALL or OWN
+    content: str              # the content file's unique id prefix: a button of an older photo is refused
+
+
+class SettingChoice(CallbackData, prefix="set"):
+    key: str
+    value: str
+
+
+def style_keyboard(styles: list[dict], content_tag: str) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    available = [s for s in styles if s.get("available")]
+    for s in available:
+        kb.button(text=s["label"], callback_data=StyleChoice(name=s["name"], content=content_tag))
+    if len(available) > 1:
+        kb.button(text="All styles", callback_data=StyleChoice(name=ALL, content=content_tag))
+    kb.button(text="My own style image", callback_data=StyleChoice(name=OWN, content=content_tag))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for q in QUALITIES:
+        mark = "● " if settings.quality == q else ""
+        kb.button(text=f"{mark}{q}", callback_data=SettingChoice(key="quality", value=q))
+    for s in STRENGTHS:
+        mark = "● " if settings.strength == s else ""
+        kb.button(text=f"{mark}strength {s:g}x", callback_data=SettingChoice(key="strength", value=f"{s:g}"))
+    kb.button(text=f"keep colours: {'on' if settings.keep_colors else 'off'}",
+              callback_data=SettingChoice(key="keep_colors", value="toggle"))
+    kb.button(text=f"full-size file: {'on' if settings.send_file else 'off'}",
+              callback_data=SettingChoice(key="send_file", value="toggle"))
+    kb.adjust(len(QUALITIES), len(STRENGTHS), 1, 1)
+    return kb.as_markup()
+
+
+def apply_setting(settings: Settings, key: str, value: str) -> bool:
+    """Apply one tap to `settings`; False when the button is not one we know."""
+    if key == "quality" and value in QUALITIES:
+        settings.quality = value
+    elif key == "strength" and float(value) in STRENGTHS:
+        settings.strength = float(value)
+    elif key in ("keep_colors", "send_file") and value == "toggle":
+        setattr(settings, key, not getattr(settings, key))
+    else:
+        return False
+    return True

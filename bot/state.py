@@ -1,0 +1,197 @@
+"""Durable chat state, settings, jobs and seen updates, keyed by chat. SQLite by default.
+
+Only Telegram `file_id`s are stored: file URLs contain the bot token. Every job moves through
+queued -> running -> delivering -> done, or ends cancelled / failed / closed / interrupted; the transitions are
+conditional updates, so a cancelled job can never reach `delivering` and nothing is delivered twice.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+QUALITIES = {  # preset long side, NST long side, NST evaluation budget
+    "fast": (512, 256, 150),
+    "standard": (768, 384, 300),
+    "best": (1024, 512, 500),
+}
+STRENGTHS = (0.5, 1.0, 2.0)
+ACTIVE = ("queued", "running", "delivering")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS updates (
+    update_id INTEGER PRIMARY KEY, payload TEXT NOT NULL, status TEXT NOT NULL, received REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chats (
+    chat_id INTEGER PRIMARY KEY, content_file_id TEXT, style_file_id TEXT, awaiting TEXT,
+    settings TEXT NOT NULL DEFAULT '{}', updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id INTEGER NOT NULL, kind TEXT NOT NULL, preset TEXT,
+    content_file_id TEXT NOT NULL, style_file_id TEXT, options TEXT NOT NULL, status TEXT NOT NULL,
+    progress_message_id INTEGER, reason TEXT, created REAL NOT NULL, updated REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS jobs_by_chat ON jobs (chat_id, status);
+"""
+
+
+@dataclass
+class Settings:
+    quality: str = "standard"
+    strength: float = 1.0
+    keep_colors: bool = False
+    send_file: bool = False
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> "Settings":
+        data = json.loads(raw or "{}")
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        s = cls(**known)
+        if s.quality not in QUALITIES:
+            s.quality = "standard"
+        return s
+
+    @property
+    def preset_side(self) -> int:
+        return QUALITIES[self.quality][0]
+
+    def nst_options(self) -> dict:
+        _, side, steps = QUALITIES[self.quality]
+        return {"size": side, "steps": steps, "strength": self.strength, "keep_colors": self.keep_colors}
+
+
+@dataclass
+class ChatState:
+    chat_id: int
+    content_file_id: str | None = None
+    style_file_id: str | None = None
+    awaiting: str | None = None          # "style" after "My own style image"
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass
+class Job:
+    id: int
+    chat_id: int
+    kind: str                            # "preset", "all" or "nst"
+    preset: str | None
+    content_file_id: str
+    style_file_id: str | None
+    options: dict
+    status: str
+    progress_message_id: int | None = None
+    reason: str | None = None
+
+
+class StateStore:
+    def __init__(self, path: Path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _run(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, args)
+
+    # -- updates --------------------------------------------------------------------------------------------
+    def claim_update(self, update_id: int, payload: dict) -> bool:
+        """Record an update; False when it was seen before (Telegram retried it)."""
+        cur = self._run("INSERT OR IGNORE INTO updates VALUES (?, ?, 'pending', ?)",
+                        (update_id, json.dumps(payload), time.time()))
+        return cur.rowcount == 1
+
+    def finish_update(self, update_id: int) -> None:
+        self._run("UPDATE updates SET status = 'done', payload = '{}' WHERE update_id = ?", (update_id,))
+
+    def pending_updates(self) -> list[dict]:
+        rows = self._run("SELECT payload FROM updates WHERE status = 'pending' ORDER BY update_id").fetchall()
+        return [json.loads(r["payload"]) for r in rows]
+
+    def last_update_id(self) -> int | None:
+        row = self._run("SELECT MAX(update_id) AS m FROM updates").fetchone()
+        return row["m"]
+
+    def forget_updates_before(self, seconds_ago: float) -> None:
+        self._run("DELETE FROM updates WHERE status = 'done' AND received < ?", (time.time() - seconds_ago,))
+
+    # -- chats ----------------------------------------------------------------------------------------------
+    def chat(self, chat_id: int) -> ChatState:
+        row = self._run("SELECT * FROM chats WHERE chat_id = ?", (chat_id,)).fetchone()
+        if row is None:
+            return ChatState(chat_id)
+        return ChatState(chat_id, row["content_file_id"], row["style_file_id"], row["awaiting"],
+                         Settings.from_json(row["settings"]))
+
+    def save_chat(self, state: ChatState) -> None:
+        self._run("INSERT INTO chats VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
+                  "content_file_id = excluded.content_file_id, style_file_id = excluded.style_file_id, "
+                  "awaiting = excluded.awaiting, settings = excluded.settings, updated = excluded.updated",
+                  (state.chat_id, state.content_file_id, state.style_file_id, state.awaiting,
+                   json.dumps(asdict(state.settings)), time.time()))
+
+    # -- jobs -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _job(row: sqlite3.Row) -> Job:
+        return Job(row["id"], row["chat_id"], row["kind"], row["preset"], row["content_file_id"],
+                   row["style_file_id"], json.loads(row["options"]), row["status"], row["progress_message_id"],
+                   row["reason"])
+
+    def create_job(self, chat_id: int, kind: str, content_file_id: str, preset: str | None = None,
+                   style_file_id: str | None = None, options: dict | None = None) -> Job | None:
+        """A new queued job, or None when the chat already has one running (one job per chat)."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                busy = self._db.execute(f"SELECT 1 FROM jobs WHERE chat_id = ? AND status IN {ACTIVE}",
+                                        (chat_id,)).fetchone()
+                if busy:
+                    self._db.execute("COMMIT")
+                    return None
+                cur = self._db.execute(
+                    "INSERT INTO jobs (chat_id, kind, preset, content_file_id, style_file_id, options, status, "
+                    "created, updated) VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+                    (chat_id, kind, preset, content_file_id, style_file_id, json.dumps(options or {}), now, now))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return self.job(cur.lastrowid)
+
+    def job(self, job_id: int) -> Job | None:
+        row = self._run("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._job(row) if row else None
+
+    def active_job(self, chat_id: int) -> Job | None:
+        row = self._run(f"SELECT * FROM jobs WHERE chat_id = ? AND status IN {ACTIVE} ORDER BY id DESC LIMIT 1",
+                        (chat_id,)).fetchone()
+        return self._job(row) if row else None
+
+    def unfinished_jobs(self) -> list[Job]:
+        rows = self._run(f"SELECT * FROM jobs WHERE status IN {ACTIVE} ORDER BY id").fetchall()
+        return [self._job(r) for r in rows]
+
+    def move_job(self, job_id: int, to: str, expect: tuple[str, ...], reason: str | None = None) -> bool:
+        """Move a job to `to` only if it is in one of `expect`; True when it moved."""
+        marks = ",".join("?" * len(expect))
+        cur = self._run(f"UPDATE jobs SET status = ?, reason = COALESCE(?, reason), updated = ? "
+                        f"WHERE id = ? AND status IN ({marks})", (to, reason, time.time(), job_id, *expect))
+        return cur.rowcount == 1
+
+    def set_progress_message(self, job_id: int, message_id: int) -> None:
+        self._run("UPDATE jobs SET progress_message_id = ?, updated = ? WHERE id = ?",
+                  (message_id, time.time(), job_id))
+
+    def close_chat_jobs(self, chat_id: int, reason: str) -> int:
+        cur = self._run(f"UPDATE jobs SET status = 'closed', reason = ?, updated = ? "
+                        f"WHERE chat_id = ? AND status IN {ACTIVE}", (reason, time.time(), chat_id))
+        return cur.rowcount

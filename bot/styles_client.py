@@ -1,0 +1,80 @@
+"""The bot's only way to the models: a DeploymentHandle to the "styles" application's Router."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+
+@dataclass
+class StylesError(Exception):
+    """A refusal from the styles app (bad image, unknown style, busy) with a message fit to show a person."""
+    code: str
+    message: str
+    retry_after: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+def as_styles_error(e: BaseException) -> StylesError | None:
+    """The router's ServiceError arrives wrapped by Ray; its code and message stay readable as attributes."""
+    code, message = getattr(e, "code", None), getattr(e, "message", None)
+    if isinstance(code, str) and isinstance(message, str):
+        return StylesError(code, message, getattr(e, "retry_after", None))
+    if type(e).__name__ == "BackPressureError" or type(getattr(e, "cause", None)).__name__ == "BackPressureError":
+        return StylesError("busy", "The painting service is busy.", 30)
+    return None
+
+
+class StylesClient:
+    def __init__(self, handle):
+        self.handle = handle
+        self.streaming = handle.options(stream=True)
+        self._catalogue: list[dict] | None = None
+
+    async def _call(self, method: str, *args, **kwargs):
+        try:
+            return await getattr(self.handle, method).remote(*args, **kwargs)
+        except Exception as e:
+            err = as_styles_error(e)
+            if err is None:
+                raise
+            raise err from None
+
+    async def list_styles(self) -> list[dict]:
+        return await self._call("list_styles")
+
+    async def catalogue(self) -> list[dict]:
+        """The style list, fetched once: it changes only when the styles app is redeployed."""
+        if self._catalogue is None:
+            self._catalogue = await self.list_styles()
+        return self._catalogue
+
+    async def available(self) -> list[dict]:
+        return [s for s in await self.catalogue() if s.get("available")]
+
+    async def labels(self) -> dict[str, str]:
+        return {s["name"]: s["label"] for s in await self.catalogue()}
+
+    async def stylize(self, preset: str, image: bytes, fmt: str, size: int) -> bytes:
+        return await self._call("stylize", preset, image, fmt, size)
+
+    async def stylize_all(self, image: bytes, fmt: str, size: int) -> dict[str, bytes]:
+        return await self._call("stylize_all", image, fmt, size)
+
+    async def nst(self, content: bytes, style: bytes, options: dict, fmt: str) -> AsyncIterator[dict]:
+        """Progress events, then the result event; cancelling the consumer cancels the optimisation."""
+        gen = self.streaming.nst.remote(content, style, options, fmt)
+        try:
+            async for event in gen:
+                yield event
+        except Exception as e:
+            err = as_styles_error(e)
+            if err is None:
+                raise
+            raise err from None
+        finally:
+            try:
+                gen.cancel()
+            except Exception:  # already finished: nothing to cancel
+                pass

@@ -1,0 +1,91 @@
+"""Everything the bot says. Plain text with HTML markup where noted (aiogram default parse mode is HTML)."""
+from __future__ import annotations
+
+from html import escape
+
+MAX_DOWNLOAD_MB = 20
+
+
+def start(first_name: str | None) -> str:
+    name = escape(first_name or "there")
+    return (f"Hi, {name}! I turn photos into paintings.\n\n"
+            "Send me a photo (as a photo or as a file) and pick a style: one of my painters, "
+            "all of them at once, or a painting of your own.")
+
+
+HELP = (
+    "<b>How it works</b>\n"
+    "1. Send a photo (compressed, or as a file: JPEG, PNG, WebP).\n"
+    "2. Tap a style: a painter (a few seconds), <i>All styles</i> (one album), or <i>My own style image</i> "
+    "and then send any painting: I repaint your photo in its style (takes a minute or more; you see progress).\n\n"
+    "/styles - the painters I know\n"
+    "/settings - quality, style strength, keep colours, full-size file\n"
+    "/cancel - stop what I am doing\n"
+    "Shortcuts: a photo captioned /style becomes the style image; /nst paints your last photo in it; "
+    "/gan paints your last photo in every style."
+)
+
+ASK_PHOTO = "Send me a photo first (as a photo or as an image file)."
+CHOOSE_STYLE = "Nice photo! Pick a style:"
+ASK_STYLE_IMAGE = ("Now send the painting whose style you want (as a photo or a file). "
+                   "/cancel to go back to the styles.")
+STYLE_SAVED_NO_CONTENT = "Style image saved. Send the photo to paint, then /nst."
+STYLE_SAVED = "Style image saved. Send /nst to paint your last photo in it, or send a new photo."
+NO_STYLE_IMAGE = "I have no style image yet: send a painting with the caption /style, then /nst."
+WORKING_PRESET = "Painting it as {label}..."
+WORKING_ALL = "Painting it in all {count} styles..."
+NST_STARTED = "Painting your photo in that style: starting..."
+NST_PROGRESS = "Painting your photo in that style: {percent}% (step {step} of {total})"
+NST_FINISHING = "Painting your photo in that style: finishing..."
+CAPTION_PRESET = "{label}"
+CAPTION_NST = "Your own style"
+CAPTION_FILE = "Full-resolution file"
+ALBUM_LEFT_OUT = "Some styles were busy and are missing from the album: {names}. Tap one to try it again."
+ONE_JOB = "I'm still working on your last picture. Wait for it, or /cancel it first."
+CANCELLED = "Cancelled. Send a photo whenever you like."
+NOTHING_TO_CANCEL = "Nothing to cancel. Send me a photo!"
+RESTARTED_RESUMING = "I was restarted while working on your picture; picking it up again."
+RESTARTED_UNSURE = ("I was restarted while sending your result. If it did not arrive, pick the style again "
+                    "(your photo is still here).")
+NO_STYLES = "No styles are installed right now. You can still use My own style image."
+STYLES_HEADER = "<b>Styles</b>"
+STYLE_GONE = "That style is not available any more. Pick another one:"
+OLD_BUTTON = "That button belongs to an older photo. Send the photo again."
+
+NOT_AN_IMAGE = "That's not an image I can paint. Send a photo, or a JPEG, PNG or WebP file."
+STICKER = "Stickers can't be painted. Send a photo, or a JPEG, PNG or WebP file."
+TEXT_WHEN_IMAGE_EXPECTED = "I need a picture, not text. Send a photo (or /help)."
+TEXT_WHEN_STYLE_EXPECTED = "I'm waiting for the style image: send a painting as a photo or file, or /cancel."
+FILE_TOO_BIG = (f"That file is over {MAX_DOWNLOAD_MB} MB, the most a Telegram bot may download. "
+                "Send it as a photo (Telegram compresses it) or a smaller file.")
+BUSY = "I'm busy painting for others right now. Try again in about {seconds} seconds."
+FAILED = "Sorry, something went wrong while painting. Try again, or pick another style."
+UNAVAILABLE = "Painting with your own style image is unavailable right now. Try a preset style."
+DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Send it again, please."
+
+
+def bad_image(message: str) -> str:
+    return f"{message} Send another photo."
+
+
+def nst_progress(step: int, total: int) -> str:
+    percent = min(99, int(100 * step / max(total, 1)))
+    return NST_PROGRESS.format(percent=percent, step=step, total=total)
+
+
+def styles_list(styles: list[dict]) -> str:
+    lines = [STYLES_HEADER]
+    for s in styles:
+        if s.get("available"):
+            lines.append(f"• <b>{escape(s['label'])}</b>: {escape(s.get('description') or '')}")
+    if len(lines) == 1:
+        return NO_STYLES
+    return "\n".join(lines) + "\n\nSend a photo to use them."
+
+
+def settings_summary(settings) -> str:
+    return ("<b>Settings</b>\n"
+            f"Quality: {settings.quality} (bigger is slower)\n"
+            f"Style strength (own style images): {settings.strength:g}x\n"
+            f"Keep my photo's colours (own style images): {'yes' if settings.keep_colors else 'no'}\n"
+            f"Also send the full-resolution file: {'yes' if settings.send_file else 'no'}")

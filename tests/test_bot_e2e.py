@@ -1,0 +1,362 @@
+"""The bot end to end: the real "styles" and "bot" Serve applications on a local Ray cluster, real aiogram,
+and a local fake Telegram Bot API. Updates are posted to the webhook as Telegram would post them."""
+import io
+import sqlite3
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from ray import serve
+
+from bot import texts
+from bot.ingress import build_bot_app
+from tests.conftest import free_port
+from tests.crafted_images import png_header_only
+from tests.fake_telegram import FakeTelegram, Updates
+
+pytestmark = pytest.mark.serve
+TOKEN = "123456789:AAFakeTokenForStylebotTests_abcdefghij"
+SECRET = "webhook-secret-for-tests-0123456789"
+NST_STEPS = 40
+
+
+@pytest.fixture(scope="module")
+def fake():
+    f = FakeTelegram(TOKEN).start(free_port())
+    yield f
+    f.stop()
+
+
+@pytest.fixture(scope="module")
+def state_db(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bot") / "state.db"
+
+
+def bot_env(fake, state_db, **extra):
+    return {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE": fake.url,
+            "STYLEBOT_PUBLIC_URL": "https://bot.example.org", "STYLEBOT_STATE_URL": f"sqlite:///{state_db}",
+            "STYLEBOT_NST_MAX_SIZE": "128", "STYLEBOT_NST_MAX_STEPS": str(NST_STEPS), **extra}
+
+
+def deploy_bot(fake, state_db):
+    serve.run(build_bot_app({"env": bot_env(fake, state_db)}), name="bot", route_prefix="/telegram")
+
+
+@pytest.fixture(scope="module")
+def bot(styles_app, fake, state_db):
+    deploy_bot(fake, state_db)
+    client = httpx.Client(base_url=styles_app["url"], timeout=30)
+    yield client
+    client.close()
+    serve.delete("bot")
+
+
+class Chat:
+    """One person talking to the bot through the webhook."""
+    counter = 0
+
+    def __init__(self, bot, fake, data_dir, first_name="Ada"):
+        Chat.counter += 1
+        self.id = 7000 + Chat.counter
+        self.bot, self.fake, self.data_dir = bot, fake, data_dir
+        self.updates = Updates(self.id, first_name)
+
+    def post(self, update: dict, secret: str | None = SECRET) -> httpx.Response:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        return self.bot.post("/telegram/webhook", json=update, headers=headers)
+
+    def say(self, text: str) -> None:
+        assert self.post(self.updates.text(text)).status_code == 200
+
+    def send_photo(self, name="kodim23.jpg", caption=None) -> str:
+        data = (self.data_dir / name).read_bytes()
+        file_id = self.fake.host_file(data)
+        assert self.post(self.updates.photo(file_id, len(data), caption)).status_code == 200
+        return file_id
+
+    def send_document(self, data: bytes, mime: str, name: str, claimed_size: int | None = None) -> None:
+        file_id = self.fake.host_file(data, claimed_size)
+        assert self.post(self.updates.document(file_id, claimed_size or len(data), mime, name)).status_code == 200
+
+    def tap(self, data: str) -> None:
+        assert self.post(self.updates.tap(data)).status_code == 200
+
+    def texts(self) -> list[str]:
+        return self.fake.texts(self.id)
+
+    def wait_text(self, text: str, timeout: float = 60) -> None:
+        self.fake.wait_for(lambda: any(text in t for t in self.texts()), timeout, f"the message {text!r}")
+
+    def keyboard(self) -> list[dict]:
+        """The buttons of the last style keyboard sent to this chat."""
+        import json
+        calls = [c for c in self.fake.sent("sendMessage", self.id) if c.params.get("reply_markup")]
+        markup = calls[-1].params["reply_markup"]
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        return [b for row in markup["inline_keyboard"] for b in row]
+
+    def button(self, label: str) -> str:
+        return next(b["callback_data"] for b in self.keyboard() if b["text"] == label)
+
+    def photos(self) -> list:
+        return self.fake.sent("sendPhoto", self.id)
+
+
+@pytest.fixture()
+def chat(bot, fake, data_dir):
+    return Chat(bot, fake, data_dir)
+
+
+def job_statuses(state_db, chat_id) -> list[str]:
+    with sqlite3.connect(state_db) as db:
+        return [r[0] for r in db.execute("SELECT status FROM jobs WHERE chat_id = ? ORDER BY id", (chat_id,))]
+
+
+def wait_statuses(state_db, chat_id, expected: list[str], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while job_statuses(state_db, chat_id) != expected:
+        assert time.monotonic() < deadline, f"jobs {job_statuses(state_db, chat_id)}, expected {expected}"
+        time.sleep(0.1)
+
+
+def nst_free(timeout=60) -> bool:
+    handle = serve.get_deployment_handle("NSTOptimizer", "styles")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not handle.stats.remote().result()["busy"]:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+# -- webhook ----------------------------------------------------------------------------------------------
+def test_webhook_is_registered_with_the_secret_and_used_update_types(bot, fake):
+    hook = fake.webhook
+    assert hook["url"] == "https://bot.example.org/telegram/webhook"
+    assert hook["secret_token"] == SECRET
+    assert set(__import__("json").loads(hook["allowed_updates"])) == {"message", "callback_query"}
+    assert bot.get("/telegram/healthz").json() == {"bot": "running", "mode": "webhook"}
+
+
+def test_missing_or_wrong_secret_is_401_and_nothing_happens(chat):
+    before = len(chat.fake.calls)
+    assert chat.post(chat.updates.text("/start"), secret=None).status_code == 401
+    assert chat.post(chat.updates.text("/start"), secret="wrong").status_code == 401
+    time.sleep(1)
+    assert chat.texts() == [] and len(chat.fake.calls) == before
+
+
+def test_webhook_answers_fast_and_start_greets_by_first_name(chat):
+    started = time.monotonic()
+    r = chat.post(chat.updates.text("/start"))
+    assert r.status_code == 200 and time.monotonic() - started < 1.0
+    chat.wait_text("Hi, Ada!")
+    chat.say("/help")
+    chat.wait_text("/settings")
+
+
+def test_duplicated_update_is_answered_once(chat):
+    update = chat.updates.text("/help")
+    assert chat.post(update).status_code == 200
+    assert chat.post(update).status_code == 200
+    chat.wait_text("How it works")
+    time.sleep(1.5)
+    assert sum("How it works" in t for t in chat.texts()) == 1
+
+
+# -- presets ----------------------------------------------------------------------------------------------
+def test_preset_flow_sends_a_captioned_photo(chat, styles_app, state_db):
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    labels = [b["text"] for b in chat.keyboard()]
+    presets = [s["label"] for s in styles_app["handle"].list_styles.remote().result() if s["available"]]
+    assert labels[:len(presets)] == presets and labels[-1] == "My own style image"
+    first = chat.keyboard()[0]
+    chat.tap(first["callback_data"])
+    call = chat.fake.wait_for(lambda: chat.photos(), 60, "the result photo")[0]
+    assert call.params["caption"] == first["text"]
+    result = Image.open(io.BytesIO(chat.fake.photo_bytes(call)))
+    assert result.size == (384, 384)          # the test photo's own size: presets never upscale
+    wait_statuses(state_db, chat.id, ["done"])
+
+
+def test_full_size_file_is_sent_when_the_settings_ask(chat, state_db):
+    chat.say("/settings")
+    chat.wait_text("<b>Settings</b>")
+    chat.tap("set:send_file:toggle")
+    chat.tap("set:quality:fast")
+    chat.fake.wait_for(lambda: len(chat.fake.sent("editMessageText", chat.id)) >= 2, 30, "settings edits")
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.tap(chat.keyboard()[0]["callback_data"])
+    doc = chat.fake.wait_for(lambda: chat.fake.sent("sendDocument", chat.id), 60, "the full-size file")[0]
+    png = chat.fake.upload(doc, "document")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and Image.open(io.BytesIO(png)).size == (384, 384)
+    assert len(chat.photos()) == 1
+    wait_statuses(state_db, chat.id, ["done"])
+
+
+def test_gan_command_renders_every_preset(chat, styles_app):
+    presets = [s for s in styles_app["handle"].list_styles.remote().result() if s["available"]]
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.say("/gan")
+    if len(presets) > 1:
+        album = chat.fake.wait_for(lambda: chat.fake.sent("sendMediaGroup", chat.id), 120, "the album")[0]
+        items = chat.fake.album_images(album)
+        assert sorted(c for c, _ in items) == sorted(p["label"] for p in presets)
+        assert all(Image.open(io.BytesIO(data)).size == (384, 384) for _, data in items)
+    else:
+        call = chat.fake.wait_for(lambda: chat.photos(), 60, "the only preset")[0]
+        assert call.params["caption"] == presets[0]["label"]
+
+
+# -- own style (NST) --------------------------------------------------------------------------------------
+def start_nst(chat) -> None:
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.tap(chat.button("My own style image"))
+    chat.wait_text("Now send the painting")
+    chat.send_photo("starry_night.jpg")
+    chat.wait_text("Painting your photo in that style")
+
+
+def test_nst_flow_edits_one_progress_message_then_sends_the_result(chat, state_db):
+    assert nst_free()
+    start_nst(chat)
+    call = chat.fake.wait_for(lambda: chat.photos(), 180, "the NST result")[0]
+    assert call.params["caption"] == texts.CAPTION_NST
+    assert Image.open(io.BytesIO(chat.fake.photo_bytes(call))).size == (128, 128)
+    progress = [c for c in chat.fake.sent("sendMessage", chat.id) if "Painting your photo" in c.params["text"]]
+    assert len(progress) == 1
+    edits = chat.fake.sent("editMessageText", chat.id)
+    assert edits and all("%" in e.params["text"] for e in edits)
+    times = [progress[0].at] + [e.at for e in edits]
+    assert all(b - a >= 2.9 for a, b in zip(times, times[1:]))
+    wait_statuses(state_db, chat.id, ["done"])
+
+
+def test_style_caption_then_nst_command(chat):
+    assert nst_free()
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.send_photo("wave.jpg", caption="/style")
+    chat.wait_text(texts.STYLE_SAVED)
+    chat.say("/nst")
+    call = chat.fake.wait_for(lambda: chat.photos(), 180, "the NST result")[0]
+    assert call.params["caption"] == texts.CAPTION_NST
+
+
+def test_cancel_mid_nst_delivers_nothing_and_frees_the_optimizer(chat, state_db):
+    assert nst_free()
+    start_nst(chat)
+    chat.say("/cancel")
+    chat.wait_text(texts.CANCELLED)
+    assert nst_free(30)
+    time.sleep(3)
+    assert chat.photos() == []
+    wait_statuses(state_db, chat.id, ["cancelled"])
+
+
+def test_one_running_job_per_chat(chat):
+    assert nst_free()
+    start_nst(chat)
+    chat.say("/gan")
+    chat.wait_text(texts.ONE_JOB)
+    chat.say("/cancel")
+    chat.wait_text(texts.CANCELLED)
+    assert nst_free(30)
+
+
+# -- mistakes ---------------------------------------------------------------------------------------------
+def test_each_bad_input_gets_a_clear_answer(chat):
+    chat.post(chat.updates.sticker())
+    chat.wait_text(texts.STICKER)
+    chat.send_document(b"%PDF-1.4 a pdf", "application/pdf", "cv.pdf")
+    chat.wait_text(texts.NOT_AN_IMAGE)
+    chat.send_document(b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg", "broken.jpg")
+    chat.fake.wait_for(lambda: any("Send another photo" in t for t in chat.texts()), 30, "unreadable answer")
+    chat.send_document(b"\xff\xd8" + b"0" * 100, "image/jpeg", "huge.jpg", claimed_size=25 * 1024 * 1024)
+    chat.wait_text("over 20 MB")
+    chat.send_document(png_header_only(20000, 20000), "image/png", "bomb.png")
+    chat.fake.wait_for(lambda: sum("Send another photo" in t for t in chat.texts()) >= 2, 30, "too-large answer")
+    chat.say("hello there")
+    chat.wait_text(texts.TEXT_WHEN_IMAGE_EXPECTED)
+    chat.tap("style:monet:000000000000")
+    chat.fake.wait_for(lambda: chat.fake.sent("answerCallbackQuery")
+                       and any(texts.OLD_BUTTON == c.params.get("text") for c in chat.fake.sent("answerCallbackQuery")),
+                       30, "stale button answer")
+    assert chat.photos() == []
+
+
+# -- Telegram errors --------------------------------------------------------------------------------------
+def test_429_is_waited_out_and_the_answer_arrives(chat):
+    chat.fake.fail("sendMessage", 429, retry_after=1, chat_id=chat.id)
+    chat.say("/help")
+    attempts = chat.fake.wait_for(lambda: [c for c in chat.fake.sent("sendMessage", chat.id)
+                                           if "How it works" in c.params.get("text", "")][1:] and
+                                  [c for c in chat.fake.sent("sendMessage", chat.id)
+                                   if "How it works" in c.params.get("text", "")], 30, "the retried answer")
+    assert len(attempts) == 2 and attempts[1].at - attempts[0].at >= 0.9
+    assert chat.fake.faults["sendMessage"] == []
+
+
+def test_blocked_bot_closes_the_chats_job_quietly(chat, state_db):
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.fake.fail("sendPhoto", 403, chat_id=chat.id)
+    chat.tap(chat.keyboard()[0]["callback_data"])
+    chat.fake.wait_for(lambda: job_statuses(state_db, chat.id) == ["closed"], 60, "the job to close")
+    assert not any("went wrong" in t for t in chat.texts())
+
+
+# -- durability -------------------------------------------------------------------------------------------
+def test_restart_mid_job_delivers_exactly_once(chat, fake, state_db):
+    assert nst_free()
+    start_nst(chat)
+    serve.delete("bot")                        # the bot app goes away mid-optimisation...
+    deploy_bot(fake, state_db)                 # ...and comes back: the job resumes from the state store
+    call = fake.wait_for(lambda: chat.photos(), 180, "the resumed result")[0]
+    assert call.params["caption"] == texts.CAPTION_NST
+    time.sleep(3)
+    assert len(chat.photos()) == 1
+    wait_statuses(state_db, chat.id, ["done"])
+    assert any(texts.RESTARTED_RESUMING in t for t in chat.texts())
+
+
+def test_secrets_never_reach_the_logs(bot):
+    logs = Path("/tmp/ray/session_latest/logs")
+    leaked = [p.name for p in logs.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
+              and (TOKEN.encode() in p.read_bytes() or SECRET.encode() in p.read_bytes())]
+    assert leaked == []
+
+
+# -- other modes ------------------------------------------------------------------------------------------
+def test_polling_mode_answers_the_same_way(styles_app, fake, tmp_path):
+    env = bot_env(fake, tmp_path / "polling.db", STYLEBOT_PUBLIC_URL="", STYLEBOT_BOT_MODE="polling")
+    person = Updates(9901, "Grace")
+    fake.queue_update(person.text("/start"))
+    serve.run(build_bot_app({"env": env}), name="bot-polling", route_prefix="/telegram-polling")
+    try:
+        fake.wait_for(lambda: any("Hi, Grace!" in t for t in fake.texts(9901)), 60, "the polled greeting")
+        assert fake.sent("deleteWebhook") and fake.sent("getUpdates")
+        fake.wait_for(lambda: any(int(c.params.get("offset") or 0) > 9901000 for c in fake.sent("getUpdates")),
+                      30, "the offset to move past the handled update")
+    finally:
+        serve.delete("bot-polling")
+
+
+def test_without_a_token_the_bot_idles_and_the_styles_app_serves(styles_app, fake, tmp_path):
+    env = bot_env(fake, tmp_path / "idle.db", TELEGRAM_BOT_TOKEN="")
+    serve.run(build_bot_app({"env": env}), name="bot-idle", route_prefix="/telegram-idle")
+    try:
+        with httpx.Client(base_url=styles_app["url"], timeout=30) as http:
+            assert http.get("/telegram-idle/healthz").json() == {"bot": "idle", "mode": None}
+            r = http.post("/telegram-idle/webhook", json={"update_id": 1},
+                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert r.status_code == 503
+            assert http.get("/healthz").json()["status"] == "ok"
+    finally:
+        serve.delete("bot-idle")

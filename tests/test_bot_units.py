@@ -1,0 +1,187 @@
+"""Bot parts that need neither Ray nor a model: settings, state store, keyboards, redaction, Telegram retries."""
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
+
+from bot.config import BotSettings, ConfigError, sqlite_path
+from bot.keyboards import StyleChoice, apply_setting, style_keyboard
+from bot.redact import SecretFilter
+from bot.state import Settings, StateStore
+from bot.telegram_retry import RetryMiddleware
+from tests.conftest import free_port
+from tests.fake_telegram import FakeTelegram
+
+TOKEN = "123456789:AAUnitTestTokenValue_abcdefghijklmnop"
+
+
+# -- settings from the environment ------------------------------------------------------------------------
+def test_defaults_are_polling_with_a_local_sqlite_file():
+    s = BotSettings.from_env({})
+    assert s.token is None and s.mode == "polling" and s.api_base == "https://api.telegram.org"
+    assert s.state_url == "sqlite:///var/stylebot.db" and s.secret_generated and len(s.webhook_secret) >= 32
+
+
+def test_a_public_url_means_webhook_mode_and_secrets_stay_out_of_repr():
+    s = BotSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": "hush-hush",
+                              "STYLEBOT_PUBLIC_URL": "https://bot.example.org/", "TELEGRAM_API_BASE": "http://x:1/"})
+    assert s.mode == "webhook" and s.webhook_url == "https://bot.example.org/telegram/webhook"
+    assert s.api_base == "http://x:1" and not s.secret_generated
+    assert TOKEN not in repr(s) and "hush-hush" not in repr(s)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"STYLEBOT_BOT_MODE": "carrier-pigeon"}, "webhook' or 'polling"),
+    ({"STYLEBOT_BOT_MODE": "webhook"}, "needs STYLEBOT_PUBLIC_URL"),
+    ({"STYLEBOT_NST_MAX_STEPS": "-3"}, "positive whole number"),
+])
+def test_bad_settings_say_what_is_wrong(env, message):
+    with pytest.raises(ConfigError, match=message):
+        BotSettings.from_env(env)
+
+
+def test_state_urls():
+    assert sqlite_path("sqlite:///var/x.db", Path("/srv/app")) == Path("/srv/app/var/x.db")
+    assert sqlite_path("sqlite:////data/x.db", Path("/srv/app")) == Path("/data/x.db")
+    with pytest.raises(ConfigError, match="Redis state is not implemented"):
+        sqlite_path("redis://localhost:6379/0")
+    with pytest.raises(ConfigError, match="must look like"):
+        sqlite_path("postgres://db/x")
+
+
+# -- the state store --------------------------------------------------------------------------------------
+@pytest.fixture()
+def store(tmp_path):
+    s = StateStore(tmp_path / "state.db")
+    yield s
+    s.close()
+
+
+def test_updates_are_deduplicated_and_unhandled_ones_survive_a_reopen(tmp_path):
+    s = StateStore(tmp_path / "s.db")
+    assert s.claim_update(10, {"update_id": 10}) and not s.claim_update(10, {"update_id": 10})
+    assert s.claim_update(11, {"update_id": 11})
+    s.finish_update(10)
+    s.close()
+    again = StateStore(tmp_path / "s.db")
+    assert again.pending_updates() == [{"update_id": 11}] and again.last_update_id() == 11
+    assert not again.claim_update(10, {"update_id": 10})
+
+
+def test_one_active_job_per_chat_and_cancelled_jobs_are_never_delivered(store):
+    job = store.create_job(1, "preset", "FILE", preset="monet", options={"size": 512})
+    assert job.status == "queued" and job.options == {"size": 512}
+    assert store.create_job(1, "nst", "FILE", style_file_id="STYLE") is None
+    assert store.create_job(2, "preset", "FILE", preset="monet") is not None      # other chats are free
+    assert store.move_job(job.id, "running", ("queued",))
+    assert store.move_job(job.id, "cancelled", ("queued", "running"))
+    assert not store.move_job(job.id, "delivering", ("running",))               # the result is dropped
+    assert store.active_job(1) is None and store.create_job(1, "all", "FILE") is not None
+
+
+def test_unfinished_jobs_and_closing_a_blocked_chat(store):
+    a = store.create_job(1, "preset", "F", preset="x")
+    b = store.create_job(2, "nst", "F", style_file_id="S")
+    store.move_job(b.id, "running", ("queued",))
+    assert [j.id for j in store.unfinished_jobs()] == [a.id, b.id]
+    assert store.close_chat_jobs(2, "blocked") == 1
+    assert store.job(b.id).status == "closed" and store.job(b.id).reason == "blocked"
+
+
+def test_chat_state_and_settings_round_trip(store):
+    chat = store.chat(5)
+    assert chat.content_file_id is None and chat.settings == Settings()
+    chat.content_file_id, chat.awaiting = "PHOTO", "style"
+    chat.settings.quality, chat.settings.keep_colors = "best", True
+    store.save_chat(chat)
+    again = store.chat(5)
+    assert again.content_file_id == "PHOTO" and again.awaiting == "style"
+    assert again.settings.quality == "best" and again.settings.keep_colors
+    assert again.settings.nst_options() == {"size": 512, "steps": 500, "strength": 1.0, "keep_colors": True}
+
+
+# -- keyboards --------------------------------------------------------------------------------------------
+STYLES = [{"name": "monet", "label": "Monet", "available": True},
+          {"name": "vangogh", "label": "Van Gogh", "available": False},
+          {"name": "vintage", "label": "Vintage photo", "available": True}]
+
+
+def test_style_keyboard_offers_available_presets_all_styles_and_own_style():
+    buttons = [b for row in style_keyboard(STYLES, "abc123").inline_keyboard for b in row]
+    assert [b.text for b in buttons] == ["Monet", "Vintage photo", "All styles", "My own style image"]
+    assert all(len(b.callback_data.encode()) <= 64 for b in buttons)
+    assert StyleChoice.unpack(buttons[0].callback_data) == StyleChoice(name="monet", content="abc123")
+    one = [b.text for row in style_keyboard(STYLES[:1], "t").inline_keyboard for b in row]
+    assert one == ["Monet", "My own style image"]                    # "All styles" of one style is pointless
+
+
+def test_settings_taps():
+    s = Settings()
+    assert apply_setting(s, "quality", "fast") and s.quality == "fast"
+    assert apply_setting(s, "strength", "2") and s.strength == 2.0
+    assert apply_setting(s, "send_file", "toggle") and s.send_file
+    assert not apply_setting(s, "quality", "ultra") and not apply_setting(s, "strength", "7")
+
+
+# -- redaction --------------------------------------------------------------------------------------------
+def test_secret_filter_scrubs_messages_args_and_tracebacks():
+    f = SecretFilter([TOKEN, "hush"])
+    rec = logging.LogRecord("x", logging.INFO, __file__, 1, "GET https://api/bot%s/getMe secret=%s", (TOKEN, "hush"),
+                            None)
+    assert f.filter(rec) and TOKEN not in rec.getMessage() and "hush" not in rec.getMessage()
+    try:
+        raise RuntimeError(f"failed https://api.telegram.org/file/bot{TOKEN}/x.jpg")
+    except RuntimeError:
+        import sys
+        rec = logging.LogRecord("x", logging.ERROR, __file__, 1, "download failed", (), sys.exc_info())
+    f.filter(rec)
+    assert rec.exc_info is None and "withheld" in rec.getMessage()
+
+
+# -- Telegram retries against the fake Bot API --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fake():
+    f = FakeTelegram(TOKEN).start(free_port())
+    yield f
+    f.stop()
+
+
+def call(fake, coro_factory, **retry):
+    async def run():
+        session = AiohttpSession(api=TelegramAPIServer.from_base(fake.url))
+        session.middleware(RetryMiddleware(**{"base_delay": 0.05, **retry}))
+        bot = Bot(TOKEN, session=session)
+        try:
+            return await coro_factory(bot)
+        finally:
+            await session.close()
+    return asyncio.run(run())
+
+
+def test_429_waits_retry_after_then_succeeds(fake):
+    fake.fail("sendMessage", 429, retry_after=1, chat_id=1)
+    msg = call(fake, lambda bot: bot.send_message(1, "hello"))
+    tries = fake.sent("sendMessage", 1)
+    assert msg.text == "hello" and len(tries) == 2 and tries[1].at - tries[0].at >= 0.95
+
+
+def test_5xx_backs_off_and_then_gives_up(fake):
+    fake.fail("sendMessage", 502, times=2, chat_id=2)
+    assert call(fake, lambda bot: bot.send_message(2, "x")).text == "x"
+    assert len(fake.sent("sendMessage", 2)) == 3
+    fake.fail("sendMessage", 500, times=3, chat_id=3)
+    with pytest.raises(TelegramServerError):
+        call(fake, lambda bot: bot.send_message(3, "x"), attempts=3)
+    assert len(fake.sent("sendMessage", 3)) == 3
+
+
+def test_403_is_not_retried(fake):
+    fake.fail("sendMessage", 403, chat_id=4)
+    with pytest.raises(TelegramForbiddenError):
+        call(fake, lambda bot: bot.send_message(4, "x"))
+    assert len(fake.sent("sendMessage", 4)) == 1
