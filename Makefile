@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test bench bench-serve clean
+.PHONY: install weights run demo test bench bench-serve bench-presets clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,9 @@ bench: weights
 
 bench-serve: weights
 	$(PY) bench/serve_overhead.py
+
+bench-presets: weights
+	$(PY) bench/presets_eval.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -63,18 +63,33 @@ class BotApp:
         return self.dp.resolve_used_update_types()
 
     async def start(self) -> None:
-        me = await self.bot.get_me()
-        logger.info("bot @%s starting in %s mode", me.username, self.settings.mode)
-        if self.settings.mode == "webhook":
-            await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
-                                       allowed_updates=self.update_types)
-            logger.info("webhook set to %s", self.settings.webhook_url)
-        else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-            self.polling = asyncio.create_task(self._poll(), name="telegram-polling")
+        """Re-handle updates cut off by a restart, resume jobs, and connect to Telegram in the background: an
+        unreachable Bot API must not keep the replica (and `serve run`) from coming up."""
         for payload in self.store.pending_updates():
             self._spawn(self._handle(payload))
         await self.runner.resume_all()
+        self._spawn(self._connect())
+
+    async def _connect(self, max_delay: float = 60.0) -> None:
+        delay = 1.0
+        while True:
+            try:
+                me = await self.bot.get_me()
+                if self.settings.mode == "webhook":
+                    await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
+                                               allowed_updates=self.update_types)
+                    logger.info("bot @%s: webhook set to %s", me.username, self.settings.webhook_url)
+                else:
+                    await self.bot.delete_webhook(drop_pending_updates=False)
+                    self.polling = asyncio.create_task(self._poll(), name="telegram-polling")
+                    logger.info("bot @%s: polling for updates", me.username)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                logger.warning("cannot reach the Telegram Bot API (%s); retrying in %.0f s", type(e).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(max_delay, delay * 2)
 
     async def stop(self) -> None:
         if self.polling:

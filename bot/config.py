@@ -6,6 +6,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from serve_app.paths import PROJECT_ROOT
+
 TELEGRAM_API = "https://api.telegram.org"
 DEFAULT_STATE_URL = "sqlite:///var/stylebot.db"
 
@@ -61,7 +63,8 @@ def _positive(env: dict[str, str], name: str) -> int | None:
 
 
 def sqlite_path(state_url: str, base: Path | None = None) -> Path:
-    """`sqlite:///var/x.db` is relative to `base` (the working directory), `sqlite:////abs/x.db` absolute."""
+    """`sqlite:///var/x.db` is relative to `base` (default: the project folder, not the working directory, which
+    differs between a Ray worker and the shell that ran `serve run`), `sqlite:////abs/x.db` absolute."""
     if state_url.startswith("redis://") or state_url.startswith("rediss://"):
         raise ConfigError("STYLEBOT_STATE_URL: Redis state is not implemented yet; use sqlite:///path.db")
     prefix = "sqlite:///"
@@ -71,4 +74,4 @@ def sqlite_path(state_url: str, base: Path | None = None) -> Path:
     if not rest:
         raise ConfigError("STYLEBOT_STATE_URL names no database file")
     path = Path(rest)
-    return path if path.is_absolute() else (base or Path.cwd()) / path
+    return path if path.is_absolute() else (base or PROJECT_ROOT) / path

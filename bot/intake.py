@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
 
 from aiogram import Bot
 from aiogram.types import Message
@@ -15,11 +14,6 @@ from serve_app.images import ImageError, ImageLimits, decode_image
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 IMAGE_MIME_TYPES = {"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"}
 LIMITS = ImageLimits()
-
-
-@dataclass
-class IncomingImage:
-    file_id: str
 
 
 class Refusal(Exception):
@@ -44,11 +38,12 @@ def image_reference(message: Message) -> tuple[str, int | None] | None:
     return None
 
 
-async def checked_image(bot: Bot, message: Message) -> IncomingImage | None:
-    """Download and decode the image once, so a broken or oversized one is refused now, not after a tap."""
+async def checked_image(bot: Bot, message: Message) -> str:
+    """The image's file_id, after downloading and decoding it once: a broken or oversized image is refused now,
+    not after the person has picked a style."""
     ref = image_reference(message)
     if ref is None:
-        return None
+        raise Refusal(texts.ASK_PHOTO)
     file_id, size = ref
     if size is not None and size > TELEGRAM_DOWNLOAD_LIMIT:
         raise Refusal(texts.FILE_TOO_BIG)
@@ -60,4 +55,4 @@ async def checked_image(bot: Bot, message: Message) -> IncomingImage | None:
         await asyncio.to_thread(decode_image, data, LIMITS, 64)
     except ImageError as e:
         raise Refusal(texts.bad_image(e.message)) from None
-    return IncomingImage(file_id)
+    return file_id

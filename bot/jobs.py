@@ -146,15 +146,15 @@ class JobRunner:
     async def _run_preset(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"])
-        label = (await self.styles.labels()).get(job.preset, job.preset)
+        caption = (await self.styles.captions()).get(job.preset, job.preset)
         if self._claim_delivery(job):
-            await self._send_result(job, image, texts.CAPTION_PRESET.format(label=label))
+            await self._send_result(job, image, caption)
             self._done(job)
 
     async def _run_all(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         results = await self.styles.stylize_all(content, "JPEG", job.options["size"])
-        labels = await self.styles.labels()
+        captions = await self.styles.captions()
         if not self._claim_delivery(job):
             return
         items = list(results.items())
@@ -163,12 +163,12 @@ class JobRunner:
             if len(chunk) == 1:  # an album needs at least two items
                 name, data = chunk[0]
                 await self.bot.send_photo(job.chat_id, BufferedInputFile(data, f"{name}.jpg"),
-                                          caption=labels.get(name, name))
+                                          caption=captions.get(name, name))
                 continue
             await self.bot.send_media_group(job.chat_id, [
-                InputMediaPhoto(media=BufferedInputFile(data, f"{name}.jpg"), caption=labels.get(name, name))
+                InputMediaPhoto(media=BufferedInputFile(data, f"{name}.jpg"), caption=captions.get(name, name))
                 for name, data in chunk])
-        missing = [labels.get(n, n) for n in job.options.get("presets", []) if n not in results]
+        missing = [captions.get(n, n) for n in job.options.get("presets", []) if n not in results]
         if missing:
             await self._quiet(self.bot.send_message(job.chat_id, texts.ALBUM_LEFT_OUT.format(names=", ".join(missing))))
         self._done(job)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import io
 
+from pathlib import Path
+
 import torch
 from PIL import Image
 from ray import serve
@@ -18,10 +20,10 @@ from serve_app.weights_store import WeightsStore
 
 @serve.deployment
 class Generator:
-    def __init__(self, preset: str, device: str = "cpu"):
+    def __init__(self, preset: str, device: str = "cpu", catalogue_path: str | None = None):
         self.preset = preset
         self.device = prepare_torch(device)
-        catalogue, store = Catalogue.load(), WeightsStore()
+        catalogue, store = Catalogue.load(Path(catalogue_path) if catalogue_path else None), WeightsStore()
         self.status = catalogue.status(catalogue.get(preset), store)
         self.runner = load_preset(store, self.status, self.device)
         self.runner(torch.rand(3, 64, 64))  # warm-up: first-call allocations happen before traffic arrives

@@ -7,11 +7,11 @@ share one card; without, none asks for a GPU, so nothing waits forever for one.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Literal
 
 import ray
 from pydantic import BaseModel, Field
-from ray import serve
 from ray.serve import Application
 
 from serve_app.catalogue import Catalogue
@@ -35,6 +35,7 @@ class StylesAppArgs(BaseModel):
     # Serve deployment options for NSTOptimizer; serve_config.yaml's `deployments:` entry overrides them.
     nst_options: dict[str, Any] = Field(default_factory=dict)
     presets: list[str] | None = None   # serve only these presets (default: every available one)
+    catalogue: str | None = None       # another style catalogue file (default configs/styles.yaml, $STYLEBOT_STYLES)
     nst: bool = True
     preset_max_side: int = 1024
     nst_max_side: int = 1024
@@ -63,7 +64,7 @@ def build_styles_app(args: dict | None = None) -> Application:
     gpu = use_gpu(a.accelerator)
     device = "cuda" if gpu else "cpu"
     store = WeightsStore()
-    statuses = Catalogue.load().statuses(store)
+    statuses = Catalogue.load(Path(a.catalogue) if a.catalogue else None).statuses(store)
     if a.presets is not None:
         statuses = [s for s in statuses if s.name in a.presets]
     generators = {}
@@ -73,7 +74,7 @@ def build_styles_app(args: dict | None = None) -> Application:
             continue
         generators[st.name] = Generator.options(
             name=f"Generator_{st.name}", ray_actor_options=actor_options(gpu, a.generator_cpus, a.generator_gpus),
-            **a.generator).bind(st.name, device)
+            **a.generator).bind(st.name, device, a.catalogue)
     nst = None
     if a.nst:
         store.verified_path("vgg19")  # fail the build with the fix in the message, not a replica crash loop

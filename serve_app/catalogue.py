@@ -48,7 +48,8 @@ class PresetStatus:
     def as_dict(self) -> dict:
         p = self.preset
         return {"name": p.name, "label": p.label, "description": p.description, "available": self.available,
-                "origin": self.choice.origin if self.choice else None, "reason": self.reason or None}
+                "origin": self.choice.origin if self.choice else None, "caption": self.caption,
+                "reason": self.reason or None}
 
 
 class CatalogueError(ValueError):

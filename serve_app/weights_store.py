@@ -141,10 +141,10 @@ class WeightsStore:
         if st.present:
             return st.path
         spec = st.spec
-        self.root.mkdir(parents=True, exist_ok=True)
+        st.path.parent.mkdir(parents=True, exist_ok=True)
         errors: list[str] = []
         for source in weights_fetch.sources_for(spec, self.mirror):
-            tmp = self.root / f".{spec.file}.part-{os.getpid()}-{threading.get_ident()}"
+            tmp = st.path.parent / f".{st.path.name}.part-{os.getpid()}-{threading.get_ident()}"
             try:
                 log(f"{name}: fetching from {source.describe()}")
                 sha = source.fetch_to(spec, tmp)

@@ -66,7 +66,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def styles_app(store):
-    """One real local Ray cluster per test session, serving the "styles" application (vintage + NST)."""
+    """One real local Ray cluster per test session, serving the "styles" application with the test catalogue
+    (tests/data/styles.yaml: vangogh from the project's own weights, vintage, monet absent) and NST."""
     import ray
     from ray import serve
 
@@ -78,6 +79,7 @@ def styles_app(store):
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     handle = serve.run(build_styles_app({
         "accelerator": "auto",
+        "catalogue": str(DATA / "styles.yaml"),
         "generator": {"max_ongoing_requests": 8, "max_queued_requests": 16,
                       "user_config": {"max_batch_size": 8, "batch_wait_timeout_s": 0.2}},
         "nst_options": {"max_ongoing_requests": 1, "max_queued_requests": 1},

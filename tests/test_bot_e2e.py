@@ -133,7 +133,7 @@ def nst_free(timeout=60) -> bool:
 
 # -- webhook ----------------------------------------------------------------------------------------------
 def test_webhook_is_registered_with_the_secret_and_used_update_types(bot, fake):
-    hook = fake.webhook
+    hook = fake.wait_for(lambda: fake.webhook, 30, "setWebhook")
     assert hook["url"] == "https://bot.example.org/telegram/webhook"
     assert hook["secret_token"] == SECRET
     assert set(__import__("json").loads(hook["allowed_updates"])) == {"message", "callback_query"}
@@ -176,7 +176,8 @@ def test_preset_flow_sends_a_captioned_photo(chat, styles_app, state_db):
     first = chat.keyboard()[0]
     chat.tap(first["callback_data"])
     call = chat.fake.wait_for(lambda: chat.photos(), 60, "the result photo")[0]
-    assert call.params["caption"] == first["text"]
+    style = next(s for s in styles_app["handle"].list_styles.remote().result() if s["label"] == first["text"])
+    assert call.params["caption"] == style["caption"] == f"{style['label']} ({style['origin']})"
     result = Image.open(io.BytesIO(chat.fake.photo_bytes(call)))
     assert result.size == (384, 384)          # the test photo's own size: presets never upscale
     wait_statuses(state_db, chat.id, ["done"])
@@ -206,11 +207,11 @@ def test_gan_command_renders_every_preset(chat, styles_app):
     if len(presets) > 1:
         album = chat.fake.wait_for(lambda: chat.fake.sent("sendMediaGroup", chat.id), 120, "the album")[0]
         items = chat.fake.album_images(album)
-        assert sorted(c for c, _ in items) == sorted(p["label"] for p in presets)
+        assert sorted(c for c, _ in items) == sorted(p["caption"] for p in presets)
         assert all(Image.open(io.BytesIO(data)).size == (384, 384) for _, data in items)
     else:
         call = chat.fake.wait_for(lambda: chat.photos(), 60, "the only preset")[0]
-        assert call.params["caption"] == presets[0]["label"]
+        assert call.params["caption"] == presets[0]["caption"]
 
 
 # -- own style (NST) --------------------------------------------------------------------------------------
@@ -360,3 +361,18 @@ def test_without_a_token_the_bot_idles_and_the_styles_app_serves(styles_app, fak
             assert http.get("/healthz").json()["status"] == "ok"
     finally:
         serve.delete("bot-idle")
+
+
+def test_an_unreachable_bot_api_does_not_keep_the_bot_from_starting(styles_app, fake, tmp_path):
+    env = bot_env(fake, tmp_path / "offline.db", TELEGRAM_API_BASE=f"http://127.0.0.1:{free_port()}")
+    serve.run(build_bot_app({"env": env}), name="bot-offline", route_prefix="/telegram-offline")
+    try:
+        with httpx.Client(base_url=styles_app["url"], timeout=30) as http:
+            assert http.get("/telegram-offline/healthz").json()["bot"] == "running"
+            r = http.post("/telegram-offline/webhook", json=Updates(9902).text("/start"),
+                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+            assert r.status_code == 200                 # recorded; answered once Telegram is reachable again
+        with sqlite3.connect(tmp_path / "offline.db") as db:
+            assert db.execute("SELECT COUNT(*) FROM updates").fetchone()[0] == 1
+    finally:
+        serve.delete("bot-offline")

@@ -46,9 +46,10 @@ def wait_until_free(timeout=30):
 
 # -- HTTP -------------------------------------------------------------------------------------------------
 def test_health_and_styles(http):
-    assert http.get("/healthz").json() == {"status": "ok", "presets": ["vintage"], "nst": True}
+    assert http.get("/healthz").json() == {"status": "ok", "presets": ["vangogh", "vintage"], "nst": True}
     styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
     assert styles["vintage"]["available"] and styles["vintage"]["origin"] == "vintagify 0.1.2"
+    assert styles["vangogh"]["origin"] == "stylebot's own" and styles["vangogh"]["caption"] == "Van Gogh (stylebot's own)"
     assert not styles["monet"]["available"]
     assert "stylebot weights fetch monet" in styles["monet"]["reason"]
 
@@ -149,7 +150,7 @@ def test_handle_lists_and_stylizes(app, data_dir):
     out = h.stylize.remote("vintage", photo_bytes(data_dir), "PNG").result()
     assert Image.open(io.BytesIO(out)).format == "PNG"
     everything = h.stylize_all.remote(photo_bytes(data_dir)).result()
-    assert set(everything) == {"vintage"}
+    assert set(everything) == {"vangogh", "vintage"}
 
 
 def test_handle_errors_are_typed(app):

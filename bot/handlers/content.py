@@ -17,35 +17,40 @@ router = Router(name="content")
 IMAGE = F.photo | F.document
 
 
-@router.message(Command("style"), IMAGE)
-async def style_by_caption(message: Message, bot: Bot, store: StateStore) -> None:
+async def receive(message: Message, bot: Bot) -> str | None:
+    """The checked image's file_id, or None after telling the person why it cannot be used."""
     try:
-        image = await checked_image(bot, message)
+        return await checked_image(bot, message)
     except Refusal as r:
         await message.answer(str(r))
+        return None
+
+
+@router.message(Command("style"), IMAGE)
+async def style_by_caption(message: Message, bot: Bot, store: StateStore) -> None:
+    file_id = await receive(message, bot)
+    if file_id is None:
         return
     chat = store.chat(message.chat.id)
-    chat.style_file_id, chat.awaiting = image.file_id, None
+    chat.style_file_id, chat.awaiting = file_id, None
     store.save_chat(chat)
     await message.answer(texts.STYLE_SAVED if chat.content_file_id else texts.STYLE_SAVED_NO_CONTENT)
 
 
 @router.message(IMAGE)
 async def image(message: Message, bot: Bot, store: StateStore, runner: JobRunner, styles: StylesClient) -> None:
-    try:
-        image = await checked_image(bot, message)
-    except Refusal as r:
-        await message.answer(str(r))
+    file_id = await receive(message, bot)
+    if file_id is None:
         return
     chat = store.chat(message.chat.id)
     if chat.awaiting == "style":
-        chat.style_file_id, chat.awaiting = image.file_id, None
+        chat.style_file_id, chat.awaiting = file_id, None
         store.save_chat(chat)
         refusal = await launch(chat, "nst", store, runner, styles)
         if refusal:
             await message.answer(refusal)
         return
-    chat.content_file_id = image.file_id
+    chat.content_file_id = file_id
     store.save_chat(chat)
     await message.answer(texts.CHOOSE_STYLE,
-                         reply_markup=style_keyboard(await styles.catalogue(), content_tag(image.file_id)))
+                         reply_markup=style_keyboard(await styles.catalogue(), content_tag(file_id)))
