@@ -131,7 +131,12 @@ def encode_image(img: Image.Image, fmt: str = "JPEG", quality: int = 92, png_lev
     fmt = fmt.upper()
     buf = io.BytesIO()
     if fmt in ("JPEG", "JPG"):
-        img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)
+        rgb, sub = img.convert("RGB"), 0 if quality >= 90 else 2
+        try:
+            rgb.save(buf, "JPEG", quality=quality, optimize=True, subsampling=sub)
+        except OSError:  # Pillow's optimised-Huffman buffer overflows on very noisy images ("Suspension not allowed")
+            buf = io.BytesIO()
+            rgb.save(buf, "JPEG", quality=quality, subsampling=sub)
     elif fmt == "PNG":
         img.save(buf, "PNG", optimize=False, compress_level=png_level)
     else:
