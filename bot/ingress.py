@@ -4,6 +4,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 
 from ray import serve
 from starlette.requests import Request
@@ -24,8 +25,6 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 )
 class BotIngress:
     async def __init__(self, styles_app: str = "styles", env: dict | None = None):
-        import os
-
         self.settings = BotSettings.from_env({**os.environ, **(env or {})})
         redact.install([self.settings.token or "", self.settings.webhook_secret])
         self.app = None

@@ -111,9 +111,7 @@ class JobRunner:
             closed = self.store.close_chat_jobs(job.chat_id, "the person blocked the bot")
             logger.info("chat blocked the bot; closed %d job(s)", closed)
         except StylesError as e:
-            await self._fail(job, texts.BUSY.format(seconds=e.retry_after or 30) if e.code == "busy"
-                             else texts.UNAVAILABLE if e.code == "nst_unavailable" else texts.bad_image(e.message)
-                             if e.code in BAD_IMAGE_CODES else e.message, e.code)
+            await self._fail(job, refusal_text(e), e.code)
         except DownloadError as e:
             await self._fail(job, texts.FILE_TOO_BIG if str(e) == "too_big" else texts.DOWNLOAD_FAILED,
                              f"download: {e}")
@@ -202,3 +200,14 @@ class JobRunner:
 
 BAD_IMAGE_CODES = {"not_an_image", "unsupported_format", "unreadable_image", "image_too_large", "image_too_small",
                    "bad_image"}
+
+
+def refusal_text(e: StylesError) -> str:
+    """What the person reads when the styles app refuses a job."""
+    if e.code == "busy":
+        return texts.BUSY.format(seconds=e.retry_after or 30)
+    if e.code == "nst_unavailable":
+        return texts.UNAVAILABLE
+    if e.code in BAD_IMAGE_CODES:
+        return texts.bad_image(e.message)
+    return e.message

@@ -32,6 +32,13 @@ def _copy_hashing(src, dst_path: Path) -> str:
     return h.hexdigest()
 
 
+def _copy_local(src: Path, dst: Path, missing: str) -> str:
+    if not src.is_file():
+        raise FileNotFoundError(missing)
+    with open(src, "rb") as f:
+        return _copy_hashing(f, dst)
+
+
 class MirrorFetcher:
     def __init__(self, mirror: Path):
         self.mirror = mirror
@@ -40,11 +47,7 @@ class MirrorFetcher:
         return f"mirror folder {self.mirror}"
 
     def fetch_to(self, spec: WeightSpec, dst: Path) -> str:
-        src = self.mirror / spec.file
-        if not src.is_file():
-            raise FileNotFoundError(f"{spec.file} is not in the mirror")
-        with open(src, "rb") as f:
-            return _copy_hashing(f, dst)
+        return _copy_local(self.mirror / spec.file, dst, f"{spec.file} is not in the mirror")
 
 
 class WheelFetcher:
@@ -104,11 +107,8 @@ class RepoFetcher:
         return self.source.describe()
 
     def fetch_to(self, spec: WeightSpec, dst: Path) -> str:
-        src = paths.PROJECT_ROOT / self.source.path
-        if not src.is_file():
-            raise FileNotFoundError(f"{self.source.path} is missing from this checkout")
-        with open(src, "rb") as f:
-            return _copy_hashing(f, dst)
+        return _copy_local(paths.PROJECT_ROOT / self.source.path, dst,
+                           f"{self.source.path} is missing from this checkout")
 
 
 FETCHERS = {WheelSource: WheelFetcher, UrlSource: UrlFetcher, RepoSource: RepoFetcher}
