@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
     return value
 
 
@@ -176,8 +187,8 @@ def cmd_train_preset(args) -> int:
     config = TrainConfig(name=args.name, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
                          lr=args.lr, ngf=args.width, n_blocks=args.blocks, style_weight=args.style_weight,
                          content_weight=args.content_weight, tv_weight=args.tv_weight, style_side=args.style_side,
-                         checkpoint_every=args.checkpoint_every,
-                         log_every=args.log_every, seed=args.seed)
+                         checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
+                         time_limit=args.time_limit * 60 if args.time_limit else None)
     device = engines.pick_device(args.device)
     trainer = Trainer(config, WeightsStore().load_state_dict("vgg19"), photos, paintings, device,
                       log=lambda m: print(m, flush=True))
@@ -188,6 +199,12 @@ def cmd_train_preset(args) -> int:
     if args.resume and resume.exists():
         trainer.resume(resume)
         print(f"resumed at step {trainer.step}", flush=True)
+    elif args.start_from:
+        try:
+            trainer.start_from(Path(args.start_from))
+        except (OSError, ValueError, KeyError, RuntimeError) as e:
+            raise CliError(f"cannot start from {args.start_from}: {e}") from None
+        print(f"starting from the weights of {args.start_from}", flush=True)
     trainer.fit(out)
     return 0
 
@@ -223,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=_positive_int, default=32, help="generator width (ngf)")
     p.add_argument("--blocks", type=_positive_int, default=9, help="residual blocks")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--style-weight", type=float, default=1.0)
+    p.add_argument("--style-weight", type=float, default=2.0)
     p.add_argument("--tv-weight", type=float, default=5e3)
     p.add_argument("--style-side", type=_positive_int, metavar="PX",
                    help="paintings' long side when their Grams are taken (default 2 x crop)")
@@ -231,7 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=_positive_int, default=500)
     p.add_argument("--log-every", type=_positive_int, default=50)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-limit", type=_positive_float, metavar="MINUTES",
+                   help="stop early, with a final checkpoint, once this much time has passed")
     p.add_argument("--resume", action="store_true", help="continue from OUT/NAME-resume.pt when it exists")
+    p.add_argument("--start-from", metavar="PTH", help="fine-tune a trained preset (.pth) with a fresh optimizer")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.set_defaults(func=cmd_train_preset)
 

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from deployments.cyclegan import load_generator
@@ -8,8 +9,8 @@ from serve_app.weights_store import WeightsStore
 
 
 def tiny_config(**kw):
-    return TrainConfig(name="tiny", steps=6, batch_size=2, crop=64, ngf=8, n_blocks=2, lr=5e-3,
-                       style_side=128, checkpoint_every=3, log_every=3, **kw)
+    return TrainConfig(**{"name": "tiny", "steps": 6, "batch_size": 2, "crop": 64, "ngf": 8, "n_blocks": 2,
+                          "lr": 5e-3, "style_side": 128, "checkpoint_every": 3, "log_every": 3, **kw})
 
 
 def test_holdout_is_a_stable_tenth(data_dir):
@@ -72,3 +73,31 @@ def test_train_preset_cli(tmp_path, data_dir, store, capsys):
 
 def test_list_images(data_dir):
     assert {p.name for p in list_images(data_dir)} >= {"kodim23.jpg", "wave.jpg"}
+
+
+def test_a_time_limit_stops_early_with_a_final_checkpoint(tmp_path, data_dir, vgg_state):
+    trainer = Trainer(tiny_config(holdout=0.0, time_limit=0.0), vgg_state, [data_dir / "kodim23.jpg"],
+                      [data_dir / "wave.jpg"], log=print)
+    final = trainer.fit(tmp_path, steps=1000)
+    saved = torch.load(final, weights_only=True)
+    assert trainer.step < 1000 and saved["training"]["steps_done"] == trainer.step
+
+
+def test_start_from_fine_tunes_a_shipped_preset_and_refuses_another_architecture(tmp_path, data_dir, vgg_state,
+                                                                               store):
+    photos, paintings = [data_dir / "kodim23.jpg"], [data_dir / "wave.jpg"]
+    first = Trainer(tiny_config(holdout=0.0), vgg_state, photos, paintings, log=print).fit(tmp_path / "a", steps=2)
+    tuned = Trainer(tiny_config(holdout=0.0, seed=1), vgg_state, photos, paintings, log=print)
+    tuned.start_from(first)
+    shipped = torch.load(first, weights_only=True)["state_dict"]
+    assert all(torch.equal(v.half(), shipped[k]) for k, v in tuned.net.state_dict().items())
+    assert tuned.step == 0
+    final = tuned.fit(tmp_path / "b", steps=2)
+    assert torch.load(final, weights_only=True)["training"]["started_from"] == str(first)
+
+    wider = Trainer(tiny_config(holdout=0.0, ngf=16), vgg_state, photos, paintings, log=print)
+    with pytest.raises(ValueError, match="ngf"):
+        wider.start_from(first)
+    assert main(["train-preset", "tiny", "--paintings", str(data_dir), "--photos", str(data_dir), "--out",
+                 str(tmp_path / "c"), "--steps", "1", "--crop", "48", "--width", "16", "--blocks", "2",
+                 "--start-from", str(first)]) == 1
