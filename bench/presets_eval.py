@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from deployments.cyclegan.checkpoints import load_generator
 from deployments.cyclegan.generator import ResnetGenerator
 from deployments.cyclegan.inference import GeneratorRunner
-from deployments.cyclegan.training import list_images, load_rgb, split_holdout
+from deployments.cyclegan.training import list_images, load_rgb, mean_grams, resize_long, split_holdout
 from deployments.imaging import to_pil
 from deployments.nst.gatys import CONTENT_LAYER, STYLE_CHANNELS, STYLE_LAYERS
 from deployments.nst.losses import gram
@@ -40,13 +40,6 @@ PAINTING_PRESETS = ("monet", "vangogh", "cezanne", "ukiyoe")
 REDISTRIBUTABLE = ("kodak_", "skimage_", "matplotlib_")
 
 
-def resize_long(img: torch.Tensor, side: int) -> torch.Tensor:
-    h, w = img.shape[-2:]
-    s = side / max(h, w)
-    return F.interpolate(img[None], size=(max(1, round(h * s)), max(1, round(w * s))), mode="bilinear",
-                         antialias=True, align_corners=False)[0]
-
-
 class Metrics:
     def __init__(self, vgg_state: dict):
         self.vgg = VGG19Features(vgg_state, STYLE_LAYERS + (CONTENT_LAYER,)).eval()
@@ -54,16 +47,6 @@ class Metrics:
     @torch.no_grad()
     def features(self, img: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.vgg(img[None])
-
-    @torch.no_grad()
-    def mean_grams(self, paintings: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-        sums: dict[str, torch.Tensor] = {}
-        for p in paintings:
-            feats = self.features(p)
-            for layer in STYLE_LAYERS:
-                g = gram(feats[layer])[0]
-                sums[layer] = sums[layer] + g if layer in sums else g
-        return {k: v / len(paintings) for k, v in sums.items()}
 
     @staticmethod
     def style_distance(feats: dict, grams: dict) -> float:
@@ -143,7 +126,7 @@ def main() -> None:
         files = list_images(args.paintings / name)
         files = files[::max(1, len(files) // args.max_paintings)][:args.max_paintings]
         paintings = [resize_long(load_rgb(p), args.side) for p in files]
-        grams = metrics.mean_grams(paintings)
+        grams = mean_grams(metrics.vgg, paintings)
         outputs = [runner(p) for p in photos]
         out_feats = [metrics.features(o) for o in outputs]
         style_out = statistics.mean(metrics.style_distance(f, grams) for f in out_feats)

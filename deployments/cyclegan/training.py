@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from torchvision.transforms.functional import pil_to_tensor
 
 from deployments.cyclegan.generator import ResnetGenerator
 from deployments.imaging import to_tensor
@@ -69,8 +70,29 @@ def load_rgb(path: Path) -> torch.Tensor:
 
 def load_rgb_uint8(path: Path) -> torch.Tensor:
     with Image.open(path) as img:
-        rgb = img.convert("RGB")
-    return torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8).view(rgb.height, rgb.width, 3).permute(2, 0, 1)
+        return pil_to_tensor(img.convert("RGB"))
+
+
+def resize_long(img: torch.Tensor, side: int) -> torch.Tensor:
+    """(3, H, W) resized so its long side is `side` (bilinear, antialiased)."""
+    h, w = img.shape[-2:]
+    s = side / max(h, w)
+    return F.interpolate(img[None], size=(max(1, round(h * s)), max(1, round(w * s))), mode="bilinear",
+                         antialias=True, align_corners=False)[0]
+
+
+@torch.no_grad()
+def mean_grams(vgg: VGG19Features, images: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The style layers' Gram matrices averaged over a collection of (3, H, W) images."""
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
+    for img in images:
+        feats = vgg(img[None])
+        for layer in STYLE_LAYERS:
+            g = gram(feats[layer])[0]
+            sums[layer] = sums[layer] + g if layer in sums else g
+        count += 1
+    return {k: v / count for k, v in sums.items()}
 
 
 def random_crop(img: torch.Tensor, crop: int, rng: random.Random) -> torch.Tensor:
@@ -94,18 +116,8 @@ class PerceptualLoss(torch.nn.Module):
     @torch.no_grad()
     def set_style(self, paintings: list[torch.Tensor], side: int) -> None:
         """Mean Gram over the collection, each painting resized to `side` on its long side."""
-        sums: dict[str, torch.Tensor] = {}
         device = next(self.vgg.parameters()).device
-        for p in paintings:
-            h, w = p.shape[-2:]
-            s = side / max(h, w)
-            x = F.interpolate(p[None].to(device), size=(round(h * s), round(w * s)), mode="bilinear",
-                              antialias=True, align_corners=False)
-            feats = self.vgg(x)
-            for layer in STYLE_LAYERS:
-                g = gram(feats[layer])[0]
-                sums[layer] = sums[layer] + g if layer in sums else g
-        self.target_grams = {k: v / len(paintings) for k, v in sums.items()}
+        self.target_grams = mean_grams(self.vgg, (resize_long(p.to(device), side) for p in paintings))
 
     def forward(self, output: torch.Tensor, photo: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
