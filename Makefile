@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test bench bench-serve bench-presets clean
+.PHONY: install weights run demo test bench bench-serve bench-presets bench-nst-quality bench-nst-robustness bench-nst-gpu clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,16 @@ bench-serve: weights
 
 bench-presets: weights
 	$(PY) bench/presets_eval.py
+
+bench-nst-quality: weights
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/nst_quality.py
+
+bench-nst-robustness: weights
+	$(PY) bench/nst_robustness.py
+
+bench-nst-gpu: weights
+	$(PY) bench/nst_gpu.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

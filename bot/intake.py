@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 
 from aiogram import Bot
 from aiogram.types import Message
@@ -18,11 +17,6 @@ LIMITS = ImageLimits()
 
 class Refusal(Exception):
     """An image we will not use, with the message that tells the person what to send instead."""
-
-
-def content_tag(file_id: str) -> str:
-    """A short, stable tag of a content file for callback data (64-byte limit)."""
-    return hashlib.sha1(file_id.encode()).hexdigest()[:12]
 
 
 def image_reference(message: Message) -> tuple[str, int | None] | None:

@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramFor
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from bot import texts
+from bot.keyboards import content_tag, retry_keyboard
 from bot.state import Job, StateStore
 from bot.styles_client import StylesClient, StylesError
 
@@ -111,7 +112,10 @@ class JobRunner:
             closed = self.store.close_chat_jobs(job.chat_id, "the person blocked the bot")
             logger.info("chat blocked the bot; closed %d job(s)", closed)
         except StylesError as e:
-            await self._fail(job, refusal_text(e), e.code)
+            retry = None
+            if e.code == NOT_TRANSFERRED and job.kind == "nst":
+                retry = retry_keyboard(content_tag(job.content_file_id), seed=job.id)
+            await self._fail(job, refusal_text(e), e.code, retry)
         except DownloadError as e:
             await self._fail(job, texts.FILE_TOO_BIG if str(e) == "too_big" else texts.DOWNLOAD_FAILED,
                              f"download: {e}")
@@ -119,11 +123,11 @@ class JobRunner:
             logger.exception("job %d failed", job.id)
             await self._fail(job, texts.FAILED, type(e).__name__)
 
-    async def _fail(self, job: Job, message: str, reason: str) -> None:
+    async def _fail(self, job: Job, message: str, reason: str, markup=None) -> None:
         if self.store.move_job(job.id, "failed", ("queued", "running"), reason):
             if job.progress_message_id:
                 await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
-            await self._quiet(self.bot.send_message(job.chat_id, message))
+            await self._quiet(self.bot.send_message(job.chat_id, message, reply_markup=markup))
 
     def _claim_delivery(self, job: Job) -> bool:
         return self.store.move_job(job.id, "delivering", ("running",))
@@ -198,6 +202,7 @@ class JobRunner:
             self._done(job)
 
 
+NOT_TRANSFERRED = "style_not_transferred"
 BAD_IMAGE_CODES = {"not_an_image", "unsupported_format", "unreadable_image", "image_too_large", "image_too_small",
                    "bad_image"}
 
@@ -208,6 +213,8 @@ def refusal_text(e: StylesError) -> str:
         return texts.BUSY.format(seconds=e.retry_after or 30)
     if e.code == "nst_unavailable":
         return texts.UNAVAILABLE
+    if e.code == NOT_TRANSFERRED:
+        return texts.NST_NOT_TRANSFERRED
     if e.code in BAD_IMAGE_CODES:
         return texts.bad_image(e.message)
     return e.message

@@ -1,19 +1,32 @@
 """Inline keyboards and the callback data they carry."""
 from __future__ import annotations
 
+import hashlib
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import texts
 from bot.state import QUALITIES, STRENGTHS, Settings
 
 ALL = "*all"
 OWN = "*own"
 
 
+def content_tag(file_id: str) -> str:
+    """A short, stable tag of a content file for callback data (64-byte limit)."""
+    return hashlib.sha1(file_id.encode()).hexdigest()[:12]
+
+
 class StyleChoice(CallbackData, prefix="style"):
     name: str                 # a preset name, ALL or OWN
     content: str              # the content file's unique id prefix: a button of an older photo is refused
+
+
+class RetryNST(CallbackData, prefix="retry"):
+    content: str              # as in StyleChoice: a retry of an older photo is refused
+    seed: int                 # a new start for the optimiser, so the retry is a different run
 
 
 class SettingChoice(CallbackData, prefix="set"):
@@ -30,6 +43,12 @@ def style_keyboard(styles: list[dict], content_tag: str) -> InlineKeyboardMarkup
         kb.button(text="All styles", callback_data=StyleChoice(name=ALL, content=content_tag))
     kb.button(text="My own style image", callback_data=StyleChoice(name=OWN, content=content_tag))
     kb.adjust(2)
+    return kb.as_markup()
+
+
+def retry_keyboard(content_tag: str, seed: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=texts.TRY_AGAIN, callback_data=RetryNST(content=content_tag, seed=seed))
     return kb.as_markup()
 
 

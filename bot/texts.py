@@ -61,6 +61,10 @@ BUSY = "I'm busy painting for others right now. Try again in about {seconds} sec
 FAILED = "Sorry, something went wrong while painting. Try again, or pick another style."
 UNAVAILABLE = "Painting with your own style image is unavailable right now. Try a preset style."
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Send it again, please."
+NST_NOT_TRANSFERRED = ("That style didn't take on your photo: the result still looked like the photo, so I "
+                       "didn't send it. Tap Try again for a fresh attempt, or pick a preset style.")
+TRY_AGAIN = "Try again"
+NST_RETRYING = "Trying again from a different start..."
 
 
 def bad_image(message: str) -> str:

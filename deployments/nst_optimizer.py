@@ -1,10 +1,12 @@
-"""Serve deployment for Gatys NST: one optimisation per replica, progress streamed, cancellable."""
+"""Serve deployment for Gatys NST: jobs advanced together by one scheduler thread, progress streamed,
+cancellable. `capacity` jobs run at once (the builder sets it, and max_ongoing_requests with it): 1 on a CPU,
+where a second job would only halve the speed of the first; several on a GPU, where concurrent jobs share each
+VGG pass."""
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import io
-import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
@@ -12,9 +14,11 @@ from PIL import Image
 from ray import serve
 
 from deployments.imaging import to_pil, to_tensor
-from deployments.nst import NSTOptions
+from deployments.nst import NSTOptions, StyleNotTransferred
+from deployments.nst.scheduler import NSTScheduler
 from deployments.runtime import prepare_torch
 from serve_app.engines import load_nst
+from serve_app.errors import not_transferred
 from serve_app.images import encode_image
 from serve_app.weights_store import WeightsStore
 
@@ -41,45 +45,43 @@ class LRU(OrderedDict):
 
 @serve.deployment
 class NSTOptimizer:
-    def __init__(self, device: str = "cpu", style_cache_size: int = 64):
+    def __init__(self, device: str = "cpu", style_cache_size: int = 64, capacity: int = 1):
         self.device = prepare_torch(device)
         self.nst = load_nst(WeightsStore(), self.device)
         self.style_cache = LRU(style_cache_size)
-        self.busy = False
+        self.scheduler = NSTScheduler(self.nst, capacity, self.style_cache)
 
     async def run(self, content: bytes, style: bytes, options: dict, fmt: str = "JPEG") -> AsyncIterator[dict]:
         """Yields {"type": "progress", step, total, loss} events, then {"type": "result", image, ...}."""
         opts = NSTOptions(**options)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
-
-        def progress(step: int, total: int, loss: float) -> None:
-            loop.call_soon_threadsafe(events.put_nowait, {"type": "progress", "step": step, "total": total,
-                                                          "loss": loss})
-
-        def work() -> dict:
-            c = to_tensor(Image.open(io.BytesIO(content)))
-            s = to_tensor(Image.open(io.BytesIO(style)))
-            result = self.nst.run(c, s, opts, progress=progress, should_stop=stop.is_set,
-                                  style_cache=self.style_cache, style_key=hashlib.sha256(style).hexdigest())
-            return {"type": "result", "image": encode_image(to_pil(result.image), fmt), "format": fmt,
-                    "steps": result.steps, "loss": result.loss}
-
-        self.busy = True
-        worker = loop.run_in_executor(None, work)
-        worker.add_done_callback(lambda _: loop.call_soon_threadsafe(events.put_nowait, None))
+        c, s = await asyncio.gather(asyncio.to_thread(_decode, content), asyncio.to_thread(_decode, style))
+        job = self.scheduler.submit(c, s, opts, lambda e: loop.call_soon_threadsafe(events.put_nowait, e),
+                                    style_key=hashlib.sha256(style).hexdigest())
         try:
-            while (event := await events.get()) is not None:
+            while (event := await events.get())["type"] == "progress":
                 yield event
-            yield worker.result()
+            if event["type"] == "left":
+                raise RuntimeError("the optimiser was stopped")
+            if event["type"] == "error":
+                if isinstance(event["error"], StyleNotTransferred):
+                    raise not_transferred(event["error"].drop, event["error"].required)
+                raise event["error"]
+            result = event["result"]
+            image = await asyncio.to_thread(lambda: encode_image(to_pil(result.image), fmt))
+            yield {"type": "result", "image": image, "format": fmt, "steps": result.steps, "loss": result.loss}
         finally:
-            # Cancelled (handle.cancel() or the HTTP client left) or finished: stop the optimiser within one
-            # step and wait for its thread, so the replica is free before the next request starts.
-            stop.set()
-            if not worker.done():
-                await asyncio.wait([worker])
-            self.busy = False
+            # Cancelled (handle.cancel() or the HTTP client left) or finished: the job leaves at the next step;
+            # wait for that, so the replica has room before the next request starts.
+            job.cancel()
+            await asyncio.to_thread(job.ended.wait)
 
     def stats(self) -> dict:
-        return {"busy": self.busy, "style_cache_entries": len(self.style_cache), "device": self.device}
+        return {"busy": self.scheduler.running > 0, "running": self.scheduler.running,
+                "capacity": self.scheduler.capacity, "widest_step": self.scheduler.widest_step,
+                "style_cache_entries": len(self.style_cache), "device": self.device}
+
+
+def _decode(data: bytes):
+    return to_tensor(Image.open(io.BytesIO(data)))

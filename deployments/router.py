@@ -219,3 +219,6 @@ class Router:
                 event = await anext(events)
             except StopAsyncIteration:
                 return
+            except ServiceError as e:  # the status line went out with the first event: the error is the last line
+                yield (json.dumps({"type": "error", "status": e.status, **e.as_dict()}) + "\n").encode()
+                return

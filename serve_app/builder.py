@@ -29,6 +29,10 @@ class StylesAppArgs(BaseModel):
     router_cpus: float = 0.1
     nst_gpus: float = 0.3
     generator_gpus: float = 0.1
+    # NST jobs one replica runs at once (and its max_ongoing_requests). On a CPU a second job only halves the
+    # first one's speed; on a GPU concurrent jobs share each VGG pass (bench/README.md).
+    nst_jobs_per_cpu_replica: int = Field(1, ge=1)
+    nst_jobs_per_gpu_replica: int = Field(8, ge=1)
     # Serve deployment options for every per-preset generator (autoscaling, queue limits, user_config, ...).
     # They live here, not under `deployments:`, because which generators exist depends on the weights present.
     generator: dict[str, Any] = Field(default_factory=dict)
@@ -78,8 +82,10 @@ def build_styles_app(args: dict | None = None) -> Application:
     nst = None
     if a.nst:
         store.verified_path("vgg19")  # fail the build with the fix in the message, not a replica crash loop
+        capacity = a.nst_jobs_per_gpu_replica if gpu else a.nst_jobs_per_cpu_replica
+        options = {"max_ongoing_requests": capacity, **a.nst_options}
         nst = NSTOptimizer.options(ray_actor_options=actor_options(gpu, a.nst_cpus, a.nst_gpus),
-                                   **a.nst_options).bind(device)
+                                   **options).bind(device, capacity=options["max_ongoing_requests"])
     router = Router.options(ray_actor_options={"num_cpus": a.router_cpus})
     return router.bind(nst, generators, [s.as_dict() for s in statuses], a.preset_max_side, a.nst_max_side,
                        a.nst_max_steps)

@@ -74,7 +74,7 @@ def _non_negative_float(text: str) -> float:
 
 def cmd_stylize(args) -> int:
     from deployments.imaging import to_pil, to_tensor
-    from deployments.nst import Cancelled, NSTOptions
+    from deployments.nst import Cancelled, NSTOptions, StyleNotTransferred
     from serve_app import engines
     from serve_app.catalogue import Catalogue
     from serve_app.progress import ProgressBar
@@ -114,6 +114,9 @@ def cmd_stylize(args) -> int:
             result = nst.run(photo, art, options, progress=bar.update).image
         except KeyboardInterrupt:
             raise Cancelled() from None
+        except StyleNotTransferred as e:
+            raise CliError(f"nothing written: {e}. Try --seed 1 (another start), more --steps or a higher "
+                           "--strength, or another style image") from None
         finally:
             bar.close()
         what = f"the style of {Path(args.style_image).name}"

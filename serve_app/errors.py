@@ -43,3 +43,11 @@ def from_image_error(e: ImageError) -> BadInput:
 
 def busy(what: str) -> ServiceBusy:
     return ServiceBusy("busy", f"The {what} is busy right now. Please try again in a minute.", retry_after=30)
+
+
+def not_transferred(drop: float, required: float) -> BadInput:
+    """NST ended with the photo barely moved toward the style: refused rather than returned as a painting."""
+    return BadInput("style_not_transferred",
+                    f"The style did not take: the result is only {drop:.1f}x closer to the style than the photo "
+                    f"(at least {required:g}x is needed), so it would look like the photo. Try again with another "
+                    "seed, more steps or a higher strength, or use another style image.", 422)

@@ -40,8 +40,8 @@ def bot_env(fake, state_db, **extra):
             "STYLEBOT_NST_MAX_SIZE": "128", "STYLEBOT_NST_MAX_STEPS": str(NST_STEPS), **extra}
 
 
-def deploy_bot(fake, state_db):
-    serve.run(build_bot_app({"env": bot_env(fake, state_db)}), name="bot", route_prefix="/telegram")
+def deploy_bot(fake, state_db, **extra):
+    serve.run(build_bot_app({"env": bot_env(fake, state_db, **extra)}), name="bot", route_prefix="/telegram")
 
 
 @pytest.fixture(scope="module")
@@ -259,6 +259,25 @@ def test_cancel_mid_nst_delivers_nothing_and_frees_the_optimizer(chat, state_db)
     time.sleep(3)
     assert chat.photos() == []
     wait_statuses(state_db, chat.id, ["cancelled"])
+
+
+def test_a_style_that_does_not_take_is_explained_never_sent_and_can_be_retried(chat, fake, state_db):
+    assert nst_free()
+    deploy_bot(fake, state_db, STYLEBOT_NST_MAX_STEPS="1")   # one evaluation cannot paint anything
+    try:
+        start_nst(chat)
+        chat.wait_text(texts.NST_NOT_TRANSFERRED)
+        wait_statuses(state_db, chat.id, ["failed"])
+        assert chat.photos() == []
+        assert chat.fake.sent("deleteMessage", chat.id), "the progress message should make way for the answer"
+        retry = chat.button(texts.TRY_AGAIN)
+    finally:
+        deploy_bot(fake, state_db)
+    chat.tap(retry)
+    call = chat.fake.wait_for(lambda: chat.photos(), 180, "the retried result")[0]
+    assert call.params["caption"] == texts.CAPTION_NST
+    wait_statuses(state_db, chat.id, ["failed", "done"])
+    assert any(c.params.get("text") == texts.NST_RETRYING for c in fake.sent("answerCallbackQuery"))
 
 
 def test_one_running_job_per_chat(chat):

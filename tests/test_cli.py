@@ -24,10 +24,19 @@ def test_stylize_with_a_preset(tmp_path, data_dir, store):
 def test_stylize_with_a_style_image(tmp_path, data_dir, store):
     out = tmp_path / "nst.jpg"
     done = run_cli("stylize", str(data_dir / "astronaut.jpg"), "--style-image", str(data_dir / "wave.jpg"),
-                   "--size", "64", "--steps", "8", "--strength", "2", "--keep-colors", "--seed", "3", "-o", str(out))
+                   "--size", "64", "--steps", "30", "--strength", "2", "--keep-colors", "--seed", "3", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert Image.open(out).format == "JPEG" and Image.open(out).size == (64, 64)
-    assert "8/8" in done.stderr or "painting" in done.stderr  # the progress bar
+    assert "painting [" in done.stderr and "/30 loss" in done.stderr  # the progress bar
+
+
+def test_a_style_that_did_not_take_writes_nothing_and_says_what_to_do(tmp_path, data_dir, store):
+    out = tmp_path / "nst.jpg"
+    done = run_cli("stylize", str(data_dir / "astronaut.jpg"), "--style-image", str(data_dir / "wave.jpg"),
+                   "--size", "64", "--steps", "1", "-o", str(out))
+    assert done.returncode == 1
+    assert not out.exists()
+    assert "nothing written" in done.stderr and "--seed" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_styles_and_weights_list(capsys, store):

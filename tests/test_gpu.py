@@ -34,6 +34,19 @@ def test_nst_on_cuda_reaches_the_cpu_objective(vgg19, photo, painting):
     assert (gpu.image - cpu.image).abs().mean() < 0.08
 
 
+def test_batched_nst_jobs_on_cuda_match_one_by_one(vgg19, photo, painting):
+    nst = GatysNST(vgg19, "cuda")
+    options = [NSTOptions(size=128, steps=30), NSTOptions(size=128, steps=30, strength=2.0),
+               NSTOptions(size=96, steps=30, keep_colors=True)]
+    single = [nst.run(photo, painting, o) for o in options]
+    runs = [nst.start(photo, painting, o) for o in options]
+    while not all(r.done for r in runs):
+        nst.step(runs)
+    for a, r in zip(single, runs):
+        b = r.result()
+        assert b.loss < 1.25 * a.loss and (a.image - b.image).abs().mean() < 0.05
+
+
 def test_shipped_preset_on_cuda_matches_cpu_and_batches(photo):
     checkpoint = torch.load(PRESETS / "monet.pth", map_location="cpu", weights_only=True)
     cpu = GeneratorRunner(load_generator(checkpoint, "stylebot"))

@@ -114,7 +114,7 @@ def test_bad_requests(http, data_dir):
 
 def test_nst_over_http_streams_progress_then_the_image(http, data_dir):
     files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
-    with http.stream("POST", "/v1/nst", files=files, data={"size": "64", "steps": "12", "seed": "1"},
+    with http.stream("POST", "/v1/nst", files=files, data={"size": "64", "steps": "30", "seed": "1"},
                      headers={"Accept": "application/x-ndjson"}) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
         events = [json.loads(line) for line in r.iter_lines() if line]
@@ -127,9 +127,33 @@ def test_nst_over_http_streams_progress_then_the_image(http, data_dir):
 
 def test_nst_over_http_without_streaming_returns_the_image(http, data_dir):
     files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
-    r = http.post("/v1/nst", files=files, data={"size": "48", "steps": "5"}, headers={"Accept": "image/png"})
+    r = http.post("/v1/nst", files=files, data={"size": "48", "steps": "30"}, headers={"Accept": "image/png"})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(r.content)).size == (48, 48)
+
+
+def test_nst_that_leaves_the_photo_unchanged_is_422_never_an_image(http, data_dir):
+    # One evaluation cannot move the photo toward the style: the engine's check refuses the result.
+    files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
+    r = http.post("/v1/nst", files=files, data={"size": "64", "steps": "1"})
+    assert r.status_code == 422 and r.headers["content-type"] == "application/json", r.text
+    assert r.json()["error"] == "style_not_transferred" and "photo" in r.json()["message"]
+    with http.stream("POST", "/v1/nst", files=files, data={"size": "64", "steps": "1"},
+                     headers={"Accept": "application/x-ndjson"}) as r:
+        events = [json.loads(line) for line in r.iter_lines() if line]
+    assert [e["type"] for e in events] == ["progress", "error"]
+    assert events[-1]["error"] == "style_not_transferred" and events[-1]["status"] == 422
+    assert wait_until_free()
+
+
+def test_handle_nst_refusal_is_typed(app, data_dir):
+    from serve_app.errors import ServiceError
+
+    gen = app["handle"].options(stream=True).nst.remote(photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"),
+                                                         {"size": 64, "steps": 1})
+    with pytest.raises(ServiceError) as e:
+        list(gen)
+    assert e.value.code == "style_not_transferred" and e.value.status == 422
 
 
 def test_http_client_leaving_frees_the_optimizer(app, data_dir):
@@ -174,7 +198,7 @@ def test_handle_nst_stream_and_cancel_frees_the_replica(app, data_dir):
     assert wait_until_free(), "cancel() did not stop the optimizer"
     # The freed replica serves the next request, and the style features are cached from the first.
     events = list(h.nst.remote(photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"),
-                               {"size": 64, "steps": 4}))
+                               {"size": 64, "steps": 30}))
     assert events[-1]["type"] == "result"
     assert nst_stats()["style_cache_entries"] >= 1
 
@@ -227,3 +251,31 @@ def test_back_pressure_is_recognised_however_wrapped():
     wrapped.cause = bp
     assert is_back_pressure(bp) and is_back_pressure(wrapped)
     assert not is_back_pressure(ValueError("no"))
+
+
+def test_an_nst_replica_with_room_for_two_advances_both_jobs_together(app, data_dir):
+    # What a GPU replica does (capacity = max_ongoing_requests = the batch), here on the CPU with two.
+    from deployments.nst_optimizer import NSTOptimizer
+
+    handle = serve.run(NSTOptimizer.options(name="NSTOptimizer_batched", max_ongoing_requests=2,
+                                            ray_actor_options={"num_cpus": 0.1}).bind("cpu", capacity=2),
+                       name="nst-batched", route_prefix=None)
+    try:
+        stream = handle.options(stream=True)
+        content = photo_bytes(data_dir)
+
+        async def both():
+            async def one(style):
+                return [e async for e in stream.run.remote(content, photo_bytes(data_dir, style),
+                                                           {"size": 64, "steps": 30})]
+            return await asyncio.gather(one("wave.jpg"), one("starry_night.jpg"))
+
+        results = asyncio.run(both())
+        for events in results:
+            assert events[-1]["type"] == "result"
+            assert Image.open(io.BytesIO(events[-1]["image"])).size == (64, 64)
+        assert results[0][-1]["image"] != results[1][-1]["image"]
+        stats = handle.stats.remote().result()
+        assert stats["capacity"] == 2 and stats["widest_step"] == 2 and not stats["busy"]
+    finally:
+        serve.delete("nst-batched")

@@ -1,4 +1,4 @@
-"""Taps on the style keyboard: a preset, All styles, or My own style image."""
+"""Taps on the style keyboard (a preset, All styles, or My own style image) and on Try again."""
 from __future__ import annotations
 
 from aiogram import Router
@@ -6,9 +6,8 @@ from aiogram.types import CallbackQuery
 
 from bot import texts
 from bot.handlers.launch import launch
-from bot.intake import content_tag
 from bot.jobs import JobRunner
-from bot.keyboards import ALL, OWN, StyleChoice
+from bot.keyboards import ALL, OWN, RetryNST, StyleChoice, content_tag
 from bot.state import StateStore
 from bot.styles_client import StylesClient
 
@@ -41,3 +40,16 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
     refusal = await launch(chat, "preset", store, runner, styles, preset=callback_data.name)
     await query.answer(refusal or texts.WORKING_PRESET.format(label=labels[callback_data.name]),
                        show_alert=bool(refusal))
+
+
+@router.callback_query(RetryNST.filter())
+async def retry_nst(query: CallbackQuery, callback_data: RetryNST, store: StateStore, runner: JobRunner,
+                    styles: StylesClient) -> None:
+    """Run the chat's own-style job again from another start, after one whose style did not take."""
+    chat_id = query.message.chat.id if query.message else query.from_user.id
+    chat = store.chat(chat_id)
+    if chat.content_file_id is None or content_tag(chat.content_file_id) != callback_data.content:
+        await query.answer(texts.OLD_BUTTON, show_alert=True)
+        return
+    refusal = await launch(chat, "nst", store, runner, styles, seed=callback_data.seed)
+    await query.answer(refusal or texts.NST_RETRYING, show_alert=bool(refusal))

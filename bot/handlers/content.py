@@ -7,9 +7,9 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.handlers.launch import launch
-from bot.intake import Refusal, checked_image, content_tag
+from bot.intake import Refusal, checked_image
 from bot.jobs import JobRunner
-from bot.keyboards import style_keyboard
+from bot.keyboards import content_tag, style_keyboard
 from bot.state import StateStore
 from bot.styles_client import StylesClient
 

@@ -8,7 +8,7 @@ from bot.styles_client import StylesClient
 
 
 async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunner, styles: StylesClient,
-                 preset: str | None = None) -> str | None:
+                 preset: str | None = None, seed: int | None = None) -> str | None:
     """Queue and start a job; returns a refusal to show the person, or None when it started."""
     if chat.content_file_id is None:
         return texts.ASK_PHOTO
@@ -23,6 +23,8 @@ async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunne
             return texts.NO_STYLE_IMAGE
         options["nst"] = {k: min(v, runner.nst_caps[k]) if k in runner.nst_caps else v
                           for k, v in s.nst_options().items()}
+        if seed is not None:
+            options["nst"]["seed"] = seed
     job = store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
                            style_file_id=chat.style_file_id if kind == "nst" else None, options=options)
     if job is None:

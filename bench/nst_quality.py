@@ -1,0 +1,98 @@
+"""NST quality at equal wall time, judged by a network neither optimiser uses (bench/judge.py).
+
+For each pair of ../shared/images/pairs.tsv: the photo at 256 px and the painting at the same area (as in
+bench/nst_vs_pastiche.py), then pastiche 1.6.0 and stylebot each optimise the same objective for the same wall
+time on this CPU (default 60 s). The judge scores each result: style distance to the painting (embedding of
+Magenta's style predictor) and content distance to the photo (its stride-8 features). Target: on every pair
+ours is closer to the style, with no more content loss. Writes a contact sheet (photo, painting, pastiche,
+ours per row) to bench/out/nst_quality_sheet.jpg.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/nst_quality.py [--seconds 60] [--pairs 4]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import tempfile
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from deployments.imaging import to_pil
+from deployments.nst import GatysNST, NSTOptions
+from judge import Judge
+from nst_vs_pastiche import SHARED, prepare, run_pastiche
+from serve_app.weights_store import WeightsStore
+
+OUT = Path(__file__).resolve().parent / "out"
+TILE = 256
+
+
+def contact_sheet(rows: list[tuple[str, list[Image.Image]]], path: Path) -> None:
+    heads = ["photo", "painting", "pastiche", "stylebot"]
+    sheet = Image.new("RGB", (TILE * len(heads), 20 + (TILE + 20) * len(rows)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, head in enumerate(heads):
+        draw.text((i * TILE + 4, 4), head, fill="black")
+    for r, (note, images) in enumerate(rows):
+        top = 20 + r * (TILE + 20)
+        draw.text((4, top + 2), note, fill="black")
+        for i, img in enumerate(images):
+            tile = img.copy()
+            tile.thumbnail((TILE, TILE), Image.LANCZOS)
+            sheet.paste(tile, (i * TILE, top + 18))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=88)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--pairs", type=int, default=4)
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    nst = GatysNST(WeightsStore().load_state_dict("vgg19"))
+    judge = Judge()
+    with open(SHARED / "pairs.tsv") as f:
+        pairs = list(csv.DictReader(f, delimiter="\t"))[: args.pairs]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, 256 px, {args.seconds:.0f} s each")
+    rows, sheet = [], []
+    for pair in pairs:
+        with tempfile.TemporaryDirectory() as tmp:
+            cp, sp, content, style = prepare(pair, Path(tmp))
+            hw, style_hw = tuple(content.shape[-2:]), tuple(style.shape[-2:])
+            opts = NSTOptions(size=max(hw), steps=100_000, tolerance=0.0)
+            p_time, _, p_img = run_pastiche(cp, sp, opts, 100_000, hw, style_hw, seconds=args.seconds)
+            evaluations = []
+            ours = nst.run(content, style, opts, time_limit_s=args.seconds,
+                           progress=lambda s, n, loss: evaluations.append(s))
+        photo, painting = to_pil(content), to_pil(style)
+        images = {"pastiche": to_pil(p_img[0].clamp(0, 1)), "ours": to_pil(ours.image)}
+        target, photo_c = judge.style(painting), judge.content(photo)
+        row = {"pair": pair["note"], "photo_style": judge.style_distance(judge.style(photo), target),
+               "evaluations": len(evaluations)}
+        for name, img in images.items():
+            row[f"{name}_style"] = judge.style_distance(judge.style(img), target)
+            row[f"{name}_content"] = judge.content_distance(judge.content(img), photo_c)
+        row["met"] = row["ours_style"] < row["pastiche_style"] and row["ours_content"] <= row["pastiche_content"]
+        rows.append(row)
+        sheet.append((pair["note"], [photo, painting, images["pastiche"], images["ours"]]))
+        print(f"{row['pair']}: photo style {row['photo_style']:.3f}; pastiche ({p_time:.0f} s) style "
+              f"{row['pastiche_style']:.3f} content {row['pastiche_content']:.3f}; ours ({row['evaluations']} "
+              f"evaluations) style {row['ours_style']:.3f} content {row['ours_content']:.3f}", flush=True)
+
+    print("\n| pair | photo: style distance | pastiche: style | pastiche: content | ours: style | ours: content |"
+          " ours closer to the style, no more content loss |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in rows:
+        print(f"| {r['pair']} | {r['photo_style']:.3f} | {r['pastiche_style']:.3f} | {r['pastiche_content']:.3f} |"
+              f" {r['ours_style']:.3f} | {r['ours_content']:.3f} | {'yes' if r['met'] else 'NO'} |")
+    path = OUT / "nst_quality_sheet.jpg"
+    contact_sheet(sheet, path)
+    print(f"\ncontact sheet: {path}")
+    print(f"target (every pair): {'MET' if all(r['met'] for r in rows) else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The NST scheduler: jobs join and leave a shared loop between steps (what an NSTOptimizer replica runs)."""
+import threading
+
+import pytest
+
+from deployments.nst import NSTOptions, StyleNotTransferred
+from deployments.nst.scheduler import NSTScheduler
+from tests.test_nst_batch import jobs  # noqa: F401 - the fixture
+
+
+class Events:
+    def __init__(self):
+        self.items, self.ended = [], threading.Event()
+
+    def __call__(self, event):
+        self.items.append(event)
+        if event["type"] != "progress":
+            self.ended.set()
+
+    @property
+    def last(self):
+        return self.items[-1]
+
+
+def submit_all(scheduler, jobs):
+    sinks = [Events() for _ in jobs]
+    handles = [scheduler.submit(c, s, o, sink) for (c, s, o), sink in zip(jobs, sinks)]
+    return sinks, handles
+
+
+def test_jobs_run_together_and_each_gets_its_own_result(nst, jobs):  # noqa: F811
+    scheduler = NSTScheduler(nst, capacity=3)
+    try:
+        sinks, _ = submit_all(scheduler, jobs)
+        for sink in sinks:
+            assert sink.ended.wait(300)
+        for sink, (c, s, o) in zip(sinks, jobs):
+            assert sink.last["type"] == "result"
+            steps = [e["step"] for e in sink.items if e["type"] == "progress"]
+            assert steps == list(range(1, sink.last["result"].steps + 1))
+        assert scheduler.widest_step >= 2 and scheduler.running == 0
+    finally:
+        scheduler.close()
+
+
+def test_capacity_one_runs_jobs_one_after_another(nst, jobs):  # noqa: F811
+    scheduler = NSTScheduler(nst, capacity=1)
+    try:
+        sinks, _ = submit_all(scheduler, jobs[:2])
+        for sink in sinks:
+            assert sink.ended.wait(300) and sink.last["type"] == "result"
+        assert scheduler.widest_step == 1
+    finally:
+        scheduler.close()
+
+
+def test_a_cancelled_job_leaves_mid_batch_and_the_others_finish(nst, jobs):  # noqa: F811
+    scheduler = NSTScheduler(nst, capacity=3)
+    try:
+        sinks = [Events() for _ in jobs]
+        cancel_at = threading.Event()
+
+        def watch(event, sink=sinks[1]):
+            sink(event)
+            if event["type"] == "progress" and event["step"] == 4:
+                cancel_at.set()
+
+        handles = [scheduler.submit(c, s, o, watch if i == 1 else sinks[i]) for i, (c, s, o) in enumerate(jobs)]
+        assert cancel_at.wait(120)
+        handles[1].cancel()
+        for sink in sinks:
+            assert sink.ended.wait(300)
+        assert sinks[1].last["type"] == "left"
+        assert max(e["step"] for e in sinks[1].items if e["type"] == "progress") <= 5
+        assert sinks[0].last["type"] == "result" and sinks[2].last["type"] == "result"
+    finally:
+        scheduler.close()
+
+
+def test_a_job_whose_style_did_not_take_gets_the_typed_error(nst, jobs):  # noqa: F811
+    content, style, _ = jobs[0]
+    scheduler = NSTScheduler(nst, capacity=2)
+    try:
+        sink = Events()
+        scheduler.submit(content, style, NSTOptions(size=64, steps=1, min_level_side=32), sink)
+        assert sink.ended.wait(120)
+        assert sink.last["type"] == "error" and isinstance(sink.last["error"], StyleNotTransferred)
+    finally:
+        scheduler.close()
+
+
+def test_bad_options_are_refused_at_submit(nst, jobs):  # noqa: F811
+    content, style, _ = jobs[0]
+    scheduler = NSTScheduler(nst)
+    try:
+        with pytest.raises(ValueError):
+            scheduler.submit(content, style, NSTOptions(size=4), Events())
+    finally:
+        scheduler.close()
