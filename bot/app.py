@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import defaultdict
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -13,7 +13,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import Update
 
+from bot import texts
 from bot.config import BotSettings, sqlite_path
+from bot.flood import FloodGate, Verdict
 from bot.handlers import all_routers
 from bot.jobs import JobRunner
 from bot.state import StateStore
@@ -31,15 +33,48 @@ def build_dispatcher() -> Dispatcher:
 
 
 def update_chat_id(payload: dict) -> int | None:
-    for key in ("message", "edited_message", "callback_query"):
+    """The chat an Update belongs to, or None; whatever shape a hostile body has."""
+    def as_id(value) -> int | None:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    for key in ("message", "edited_message", "channel_post", "callback_query"):
         part = payload.get(key)
-        if isinstance(part, dict):
-            chat = (part.get("message") or {}).get("chat") if key == "callback_query" else part.get("chat")
-            if isinstance(chat, dict) and "id" in chat:
-                return chat["id"]
-            if key == "callback_query" and isinstance(part.get("from"), dict):
-                return part["from"].get("id")
+        if not isinstance(part, dict):
+            continue
+        holder = part.get("message") if key == "callback_query" else part
+        chat = holder.get("chat") if isinstance(holder, dict) else None
+        if isinstance(chat, dict) and as_id(chat.get("id")) is not None:
+            return chat["id"]
+        sender = part.get("from")
+        if key == "callback_query" and isinstance(sender, dict):
+            return as_id(sender.get("id"))
     return None
+
+
+class ChatLocks:
+    """One lock per chat, so a chat's updates are handled in order; a lock lives only while some update of its
+    chat holds or waits for it, so the map does not grow with every chat ever seen."""
+
+    def __init__(self):
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, chat_id: int):
+        lock, users = self._locks.get(chat_id, (None, 0))
+        lock = lock or asyncio.Lock()
+        self._locks[chat_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[chat_id]
+            if users == 1:
+                del self._locks[chat_id]
+            else:
+                self._locks[chat_id] = (lock, users - 1)
 
 
 class BotApp:
@@ -54,7 +89,8 @@ class BotApp:
         self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v})
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
-        self.chat_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.chat_locks = ChatLocks()
+        self.flood = FloodGate()
         self.background: set[asyncio.Task] = set()
         self.polling: asyncio.Task | None = None
 
@@ -69,6 +105,15 @@ class BotApp:
             self._spawn(self._handle(payload))
         await self.runner.resume_all()
         self._spawn(self._connect())
+        self._spawn(self._housekeeping())
+
+    async def _housekeeping(self, every_s: float = 3600.0) -> None:
+        """Forget old handled updates and finished jobs, so the state store does not grow without end."""
+        while True:
+            updates, jobs = self.store.prune()
+            if updates or jobs:
+                logger.info("state store: forgot %d handled updates and %d finished jobs", updates, jobs)
+            await asyncio.sleep(every_s)
 
     async def _connect(self, max_delay: float = 60.0) -> None:
         delay = 1.0
@@ -106,13 +151,31 @@ class BotApp:
         if not isinstance(payload, dict):
             raise ValueError("an Update is a JSON object")
         update_id = payload.get("update_id")
-        if not isinstance(update_id, int):
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**62:
             raise ValueError("an Update needs an integer update_id")
         if not self.store.claim_update(update_id, payload):
             logger.info("update %d seen before; ignored", update_id)
             return False
-        self._spawn(self._handle(payload))
+        chat_id = update_chat_id(payload)
+        verdict = self.flood.check(chat_id) if chat_id is not None else Verdict.ALLOW
+        if verdict is Verdict.ALLOW:
+            self._spawn(self._handle(payload))
+        else:
+            self._spawn(self._refuse_flood(payload, chat_id, warn=verdict is Verdict.WARN))
         return True
+
+    async def _refuse_flood(self, payload: dict, chat_id: int, warn: bool) -> None:
+        """An update past the chat's flood limit: not handled; one "slow down" per window, taps answered."""
+        try:
+            query = payload.get("callback_query")
+            if isinstance(query, dict) and isinstance(query.get("id"), str):
+                await self.bot.answer_callback_query(query["id"], text=texts.SLOW_DOWN)
+            elif warn:
+                await self.bot.send_message(chat_id, texts.SLOW_DOWN)
+        except Exception as e:  # noqa: BLE001 - a refusal that cannot be sent changes nothing
+            logger.info("flood refusal not sent: %s", type(e).__name__)
+        finally:
+            self.store.finish_update(payload["update_id"])
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -122,7 +185,7 @@ class BotApp:
     async def _handle(self, payload: dict) -> None:
         """Updates of one chat are handled in order; different chats run concurrently."""
         update_id = payload["update_id"]
-        async with self.chat_locks[update_chat_id(payload) or 0]:
+        async with self.chat_locks.hold(update_chat_id(payload) or 0):
             try:
                 update = Update.model_validate(payload, context={"bot": self.bot})
                 await self.dp.feed_update(self.bot, update)
@@ -132,10 +195,22 @@ class BotApp:
                     self.store.close_chat_jobs(chat_id, "the person blocked the bot")
             except TelegramAPIError as e:
                 logger.warning("update %d: Telegram refused a reply: %s", update_id, type(e).__name__)
+                await self._answer_tap(payload)
             except Exception:
                 logger.exception("update %d failed", update_id)
+                await self._answer_tap(payload)
             finally:
                 self.store.finish_update(update_id)
+
+    async def _answer_tap(self, payload: dict) -> None:
+        """A tap whose handler failed still gets an answer: otherwise the person's button keeps spinning."""
+        query = payload.get("callback_query")
+        if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+            return
+        try:
+            await self.bot.answer_callback_query(query["id"], text=texts.TAP_FAILED, show_alert=True)
+        except Exception as e:  # noqa: BLE001 - answered already, or too late: nothing more to do
+            logger.info("could not answer a failed tap: %s", type(e).__name__)
 
     async def _poll(self) -> None:
         offset = (self.store.last_update_id() or -1) + 1 or None

@@ -15,6 +15,7 @@ from bot.config import BotSettings
 
 logger = logging.getLogger("ray.serve")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+MAX_UPDATE_BYTES = 1024 * 1024   # real updates are a few KB; Telegram's largest carry long texts and entities
 
 
 @serve.deployment(
@@ -58,12 +59,30 @@ class BotIngress:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
+        body = await read_capped(request, MAX_UPDATE_BYTES)
+        if body is None:
+            return JSONResponse({"error": "too_large", "message": "An update is at most 1 MB."}, status_code=413)
         try:
-            payload = json.loads(await request.body())
+            payload = json.loads(body)
             self.app.accept(payload)
-        except (ValueError, TypeError):
-            return JSONResponse({"error": "bad_update"}, status_code=400)
+        except (ValueError, TypeError, RecursionError):
+            return JSONResponse({"error": "bad_update", "message": "The body is not a Telegram Update."},
+                                status_code=400)
         return JSONResponse({"ok": True})
+
+
+async def read_capped(request: Request, max_bytes: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `max_bytes` (it is never held whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > max_bytes:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def build_bot_app(args: dict | None = None):

@@ -12,7 +12,8 @@ import logging
 import time
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter,
+                                TelegramServerError)
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from bot import texts
@@ -129,15 +130,34 @@ class JobRunner:
                 await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
             await self._quiet(self.bot.send_message(job.chat_id, message, reply_markup=markup))
 
-    def _claim_delivery(self, job: Job) -> bool:
-        return self.store.move_job(job.id, "delivering", ("running",))
-
-    def _done(self, job: Job) -> None:
+    async def _deliver(self, job: Job, send) -> None:
+        """Claim the job for delivery (a cancelled job cannot be claimed), run `send()`, mark it done. A send that
+        fails after the claim (Telegram refused the photo, a 429 beyond the retry cap, the network gone) ends the
+        job as failed and tells the person, so the chat never stays stuck in `delivering`."""
+        if not self.store.move_job(job.id, "delivering", ("running",)):
+            return
+        try:
+            await send()
+        except (asyncio.CancelledError, TelegramForbiddenError):
+            raise
+        except Exception as e:
+            reason = delivery_reason(e)
+            logger.warning("job %d: delivery failed: %s", job.id, reason)
+            if self.store.move_job(job.id, "failed", ("delivering",), f"delivery: {reason}"):
+                await self._quiet(self.bot.send_message(job.chat_id, texts.DELIVERY_FAILED.format(reason=reason)))
+            return
         self.store.move_job(job.id, "done", ("delivering",))
 
     async def _send_result(self, job: Job, image: bytes, caption: str) -> None:
         ext = "png" if job.options.get("send_file") else "jpg"
-        await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
+        try:
+            await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
+        except TelegramBadRequest as e:
+            # Telegram refuses some photos (PHOTO_INVALID_DIMENSIONS, too large): the same picture as a file
+            # usually goes through. A file sent anyway (send_file) needs no second copy.
+            logger.info("job %d: photo refused (%s); sending it as a file", job.id, e.message)
+            await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
+            return
         if job.options.get("send_file"):
             await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot-{job.preset or 'own'}.png"),
                                          caption=texts.CAPTION_FILE)
@@ -149,31 +169,31 @@ class JobRunner:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"])
         caption = (await self.styles.captions()).get(job.preset, job.preset)
-        if self._claim_delivery(job):
-            await self._send_result(job, image, caption)
-            self._done(job)
+        await self._deliver(job, lambda: self._send_result(job, image, caption))
 
     async def _run_all(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         results = await self.styles.stylize_all(content, "JPEG", job.options["size"])
         captions = await self.styles.captions()
-        if not self._claim_delivery(job):
-            return
-        items = list(results.items())
-        for i in range(0, len(items), ALBUM_MAX):
-            chunk = items[i:i + ALBUM_MAX]
-            if len(chunk) == 1:  # an album needs at least two items
-                name, data = chunk[0]
-                await self.bot.send_photo(job.chat_id, BufferedInputFile(data, f"{name}.jpg"),
-                                          caption=captions.get(name, name))
-                continue
-            await self.bot.send_media_group(job.chat_id, [
-                InputMediaPhoto(media=BufferedInputFile(data, f"{name}.jpg"), caption=captions.get(name, name))
-                for name, data in chunk])
-        missing = [captions.get(n, n) for n in job.options.get("presets", []) if n not in results]
-        if missing:
-            await self._quiet(self.bot.send_message(job.chat_id, texts.ALBUM_LEFT_OUT.format(names=", ".join(missing))))
-        self._done(job)
+
+        async def send() -> None:
+            items = list(results.items())
+            for i in range(0, len(items), ALBUM_MAX):
+                chunk = items[i:i + ALBUM_MAX]
+                if len(chunk) == 1:  # an album needs at least two items
+                    name, data = chunk[0]
+                    await self.bot.send_photo(job.chat_id, BufferedInputFile(data, f"{name}.jpg"),
+                                              caption=captions.get(name, name))
+                    continue
+                await self.bot.send_media_group(job.chat_id, [
+                    InputMediaPhoto(media=BufferedInputFile(data, f"{name}.jpg"), caption=captions.get(name, name))
+                    for name, data in chunk])
+            missing = [captions.get(n, n) for n in job.options.get("presets", []) if n not in results]
+            if missing:
+                await self._quiet(self.bot.send_message(job.chat_id,
+                                                        texts.ALBUM_LEFT_OUT.format(names=", ".join(missing))))
+
+        await self._deliver(job, send)
 
     async def _run_nst(self, job: Job, content: bytes) -> None:
         style = await download(self.bot, job.style_file_id)
@@ -196,15 +216,24 @@ class JobRunner:
                                                                  message_id=job.progress_message_id, text=text))
         if result is None:
             raise RuntimeError("the NST stream ended without a result")
-        if self._claim_delivery(job):
+
+        async def send() -> None:
             await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
             await self._send_result(job, result, texts.CAPTION_NST)
-            self._done(job)
+
+        await self._deliver(job, send)
+
+
+def delivery_reason(e: BaseException) -> str:
+    """A short, token-free reason for a failed send: Telegram's own description, or the error's kind."""
+    if isinstance(e, (TelegramBadRequest, TelegramRetryAfter, TelegramServerError)):  # Telegram's own words
+        return e.message.removeprefix("Bad Request: ")[:120]
+    return type(e).__name__  # network errors can quote the request: keep only the kind
 
 
 NOT_TRANSFERRED = "style_not_transferred"
 BAD_IMAGE_CODES = {"not_an_image", "unsupported_format", "unreadable_image", "image_too_large", "image_too_small",
-                   "bad_image"}
+                   "image_too_narrow", "bad_image"}
 
 
 def refusal_text(e: StylesError) -> str:

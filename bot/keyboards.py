@@ -72,10 +72,17 @@ def apply_setting(settings: Settings, key: str, value: str) -> bool:
     """Apply one tap to `settings`; False when the button is not one we know."""
     if key == "quality" and value in QUALITIES:
         settings.quality = value
-    elif key == "strength" and float(value) in STRENGTHS:
+    elif key == "strength" and _number(value) in STRENGTHS:
         settings.strength = float(value)
     elif key in ("keep_colors", "send_file") and value == "toggle":
         setattr(settings, key, not getattr(settings, key))
     else:
         return False
     return True
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None

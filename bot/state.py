@@ -20,6 +20,8 @@ QUALITIES = {  # preset long side, NST long side, NST evaluation budget
 }
 STRENGTHS = (0.5, 1.0, 2.0)
 ACTIVE = ("queued", "running", "delivering")
+UPDATE_RETENTION_S = 2 * 24 * 3600   # Telegram gives up retrying a webhook update long before this
+JOB_RETENTION_S = 30 * 24 * 3600
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS updates (
@@ -120,8 +122,17 @@ class StateStore:
         row = self._run("SELECT MAX(update_id) AS m FROM updates").fetchone()
         return row["m"]
 
-    def forget_updates_before(self, seconds_ago: float) -> None:
-        self._run("DELETE FROM updates WHERE status = 'done' AND received < ?", (time.time() - seconds_ago,))
+    def prune(self, updates_older_than_s: float = UPDATE_RETENTION_S, jobs_older_than_s: float = JOB_RETENTION_S,
+              now: float | None = None) -> tuple[int, int]:
+        """Forget handled updates and finished jobs past their retention; returns (updates, jobs) deleted. The
+        newest update stays: polling resumes after it."""
+        now = time.time() if now is None else now
+        updates = self._run("DELETE FROM updates WHERE status = 'done' AND received < ? "
+                            "AND update_id < (SELECT MAX(update_id) FROM updates)",
+                            (now - updates_older_than_s,)).rowcount
+        jobs = self._run(f"DELETE FROM jobs WHERE status NOT IN {ACTIVE} AND updated < ?",
+                         (now - jobs_older_than_s,)).rowcount
+        return updates, jobs
 
     # -- chats ----------------------------------------------------------------------------------------------
     def chat(self, chat_id: int) -> ChatState:

@@ -64,6 +64,11 @@ DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Send it again, p
 NST_NOT_TRANSFERRED = ("That style didn't take on your photo: the result still looked like the photo, so I "
                        "didn't send it. Tap Try again for a fresh attempt, or pick a preset style.")
 TRY_AGAIN = "Try again"
+SLOW_DOWN = ("Whoa, that's a lot at once! I'm skipping messages for a few seconds. Send one photo, wait for "
+             "the styles, then pick one.")
+TAP_FAILED = "Sorry, that button didn't work. Send /start to begin again."
+DELIVERY_FAILED = ("Your picture was ready, but Telegram wouldn't take it from me ({reason}). Pick the style "
+                   "again, or send the photo again.")
 NST_RETRYING = "Trying again from a different start..."
 
 

@@ -11,15 +11,18 @@ from collections.abc import AsyncIterator
 from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from deployments.nst.gatys import NSTOptions
+from deployments.nst.options import MIN_SIDE, NSTOptions
 from serve_app.errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
 from serve_app.images import ImageError, ImageLimits, decode_image, encode_image
 
 logger = logging.getLogger("ray.serve")
 MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png"}
+MIN_PRESET_SIDE = 64
 NST_OPTION_TYPES = {"size": int, "steps": int, "strength": float, "keep_colors": bool, "seed": int,
                     "style_scale": float}
 
@@ -61,6 +64,35 @@ def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
     return opts
 
 
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `max_bytes` (from Content-Length,
+    or while it streams in), so an oversized upload is never held in memory whole."""
+    too_large = BadInput("image_too_large", f"The upload is over the {max_bytes // (1024 * 1024)} MB limit. "
+                                            "Please send a smaller image.", 413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > max_bytes:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_shape(img, long_side: int) -> None:
+    """Refuse an image too long and narrow for the models at `long_side`: fitted to it, its short side must keep
+    MIN_SIDE pixels (VGG19's deepest style layer sees the image 16 times smaller)."""
+    w, h = img.size
+    short = round(min(w, h) * long_side / max(w, h))
+    if short < MIN_SIDE:
+        ow, oh = img.info.get("original_size", img.size)
+        raise BadInput("image_too_narrow", f"The image is {ow}x{oh} pixels: too long and narrow to paint (at "
+                                           f"{long_side} px its short side would be {short} px; at least {MIN_SIDE} "
+                                           "are needed). Please crop it and send it again.", 422)
+
+
 def wanted_format(request: Request) -> str:
     accept = request.headers.get("accept", "")
     return "PNG" if "image/png" in accept and "image/jpeg" not in accept else "JPEG"
@@ -86,13 +118,18 @@ class Router:
         """Every preset in the catalogue: name, label, description, available, origin, reason."""
         return self.styles
 
-    def _decode(self, data: bytes, max_side: int):
+    async def _decode(self, data: bytes, max_side: int):
+        """Decode in a worker thread: a 50 MP upload must not stall this replica's other requests."""
         try:
-            return decode_image(data, self.limits, max_side=max_side)
+            img = await asyncio.to_thread(decode_image, data, self.limits, max_side)
         except ImageError as e:
             raise from_image_error(e) from None
+        check_shape(img, max(img.size))
+        return img
 
     def _preset_side(self, size: int | None) -> int:
+        if size and size < MIN_PRESET_SIDE:
+            raise BadInput("bad_option", f"size must be at least {MIN_PRESET_SIDE} px.", 422)
         return min(size or self.preset_max_side, self.preset_max_side)
 
     def _generator(self, preset: str) -> DeploymentHandle:
@@ -106,7 +143,7 @@ class Router:
     async def stylize(self, preset: str, image: bytes, fmt: str = "JPEG", size: int | None = None) -> bytes:
         """Repaint `image` with a preset; returns `fmt` bytes. Raises ServiceError for bad input or overload."""
         handle = self._generator(preset)
-        img = self._decode(image, self._preset_side(size))
+        img = await self._decode(image, self._preset_side(size))
         try:
             return await handle.stylize.remote(_transfer(img), fmt)
         except Exception as e:
@@ -116,7 +153,7 @@ class Router:
 
     async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None) -> dict[str, bytes]:
         """Every available preset at once: {preset: image bytes}. A preset that fails is left out."""
-        img = _transfer(self._decode(image, self._preset_side(size)))
+        img = _transfer(await self._decode(image, self._preset_side(size)))
         names = list(self.generators)
         results = await asyncio.gather(*(self.generators[n].stylize.remote(img, fmt) for n in names),
                                        return_exceptions=True)
@@ -134,8 +171,9 @@ class Router:
         if self.nst_handle is None:
             raise UnknownStyle("nst_unavailable", "Painting with your own style image is unavailable right now.")
         opts = parse_nst_options(options or {}, self.nst_max_side, self.nst_max_steps)
-        c = self._decode(content, opts.get("size", NSTOptions.size))
-        s = self._decode(style, self.nst_max_side)
+        c = await self._decode(content, opts.get("size", NSTOptions.size))
+        check_shape(c, opts.get("size", NSTOptions.size))  # NST scales small photos up to its size
+        s = await self._decode(style, self.nst_max_side)
         gen = None
         try:
             gen = self.nst_handle.run.remote(_transfer(c), _transfer(s), opts, fmt)
@@ -171,7 +209,8 @@ class Router:
             fmt = wanted_format(request)
             if size is not None and not size.isdigit():
                 raise BadInput("bad_option", "size must be a whole number of pixels.", 422)
-            out = await self.stylize(preset, await request.body(), fmt, int(size) if size else None)
+            out = await self.stylize(preset, await read_body(request, self.limits.max_bytes), fmt,
+                                     int(size) if size else None)
             return Response(out, media_type=MEDIA[fmt])
         if path == "/v1/nst" and method == "POST":
             return await self._http_nst(request)
@@ -183,7 +222,11 @@ class Router:
     async def _http_nst(self, request: Request) -> Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise BadInput("bad_request", "Send multipart/form-data with `content` and `style` image files.", 400)
-        form = await request.form(max_part_size=self.limits.max_bytes)
+        try:
+            form = await request.form(max_part_size=self.limits.max_bytes)
+        except (MultiPartException, HTTPException) as e:  # broken multipart, thousands of fields, a huge part
+            detail = getattr(e, "message", None) or getattr(e, "detail", "")
+            raise BadInput("bad_request", f"The multipart form could not be read: {detail}", 400) from None
         files = {}
         for name in ("content", "style"):
             part = form.get(name)

@@ -7,6 +7,7 @@ share one card; without, none asks for a GPU, so nothing waits forever for one.
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,7 +37,8 @@ class StylesAppArgs(BaseModel):
     # Serve deployment options for every per-preset generator (autoscaling, queue limits, user_config, ...).
     # They live here, not under `deployments:`, because which generators exist depends on the weights present.
     generator: dict[str, Any] = Field(default_factory=dict)
-    # Serve deployment options for NSTOptimizer; serve_config.yaml's `deployments:` entry overrides them.
+    # Serve deployment options for NSTOptimizer (autoscaling, queue limits, ...). They live here, not under
+    # `deployments:`, so that the GPU shares can count the replicas the autoscaler may ask for.
     nst_options: dict[str, Any] = Field(default_factory=dict)
     presets: list[str] | None = None   # serve only these presets (default: every available one)
     catalogue: str | None = None       # another style catalogue file (default configs/styles.yaml, $STYLEBOT_STYLES)
@@ -46,13 +48,37 @@ class StylesAppArgs(BaseModel):
     nst_max_steps: int = 1000
 
 
-def use_gpu(accelerator: str) -> bool:
+def cluster_gpus() -> float:
+    return ray.cluster_resources().get("GPU", 0) if ray.is_initialized() else 0
+
+
+def use_gpu(accelerator: str, gpus: float | None = None) -> bool:
+    """Whether the model deployments ask for GPUs: `gpus` is the cluster's count (read from Ray when None)."""
     if accelerator == "cpu":
         return False
-    gpus = ray.cluster_resources().get("GPU", 0) if ray.is_initialized() else 0
+    gpus = cluster_gpus() if gpus is None else gpus
     if accelerator == "gpu" and gpus <= 0:
         raise ValueError("accelerator: gpu was asked for, but this Ray cluster has no GPUs; use auto or cpu")
     return gpus > 0
+
+
+def max_replicas(options: dict) -> int:
+    """The most replicas a deployment's options let the autoscaler ask for."""
+    auto = options.get("autoscaling_config") or {}
+    return int(auto.get("max_replicas") or options.get("num_replicas") or 1)
+
+
+def gpu_shares(nst_share: float, nst_replicas: int, generator_share: float, generator_replicas: int,
+               gpus: float) -> tuple[float, float]:
+    """(NST share, generator share) scaled down together so that every replica the autoscaler may ask for
+    fits on the cluster's GPUs at once; e.g. 2 x 0.3 + 5 presets x 2 x 0.1 = 1.6 on one GPU becomes
+    2 x 0.1875 + 10 x 0.0625 = 1.0. Shares are scheduling tokens: the replicas share the memory either way."""
+    wanted = nst_share * nst_replicas + generator_share * generator_replicas
+    if wanted <= gpus or wanted == 0:
+        return nst_share, generator_share
+    scale = gpus / wanted
+    # round down, so the sum never creeps over the GPUs through floating point
+    return math.floor(nst_share * scale * 1e4) / 1e4, math.floor(generator_share * scale * 1e4) / 1e4
 
 
 def actor_options(gpu: bool, cpus: float, gpus: float) -> dict:
@@ -65,26 +91,30 @@ def build_styles_app(args: dict | None = None) -> Application:
     from deployments.router import Router
 
     a = StylesAppArgs(**(args or {}))
-    gpu = use_gpu(a.accelerator)
+    gpus = cluster_gpus()
+    gpu = use_gpu(a.accelerator, gpus)
     device = "cuda" if gpu else "cpu"
     store = WeightsStore()
     statuses = Catalogue.load(Path(a.catalogue) if a.catalogue else None).statuses(store)
     if a.presets is not None:
         statuses = [s for s in statuses if s.name in a.presets]
-    generators = {}
     for st in statuses:
         if not st.available:
             logger.warning("preset %s is unavailable: %s", st.name, st.reason)
-            continue
+    available = [st for st in statuses if st.available]
+    nst_share, generator_share = gpu_shares(a.nst_gpus, max_replicas(a.nst_options) if a.nst else 0,
+                                            a.generator_gpus, len(available) * max_replicas(a.generator), gpus)
+    generators = {}
+    for st in available:
         generators[st.name] = Generator.options(
-            name=f"Generator_{st.name}", ray_actor_options=actor_options(gpu, a.generator_cpus, a.generator_gpus),
+            name=f"Generator_{st.name}", ray_actor_options=actor_options(gpu, a.generator_cpus, generator_share),
             **a.generator).bind(st.name, device, a.catalogue)
     nst = None
     if a.nst:
         store.verified_path("vgg19")  # fail the build with the fix in the message, not a replica crash loop
         capacity = a.nst_jobs_per_gpu_replica if gpu else a.nst_jobs_per_cpu_replica
         options = {"max_ongoing_requests": capacity, **a.nst_options}
-        nst = NSTOptimizer.options(ray_actor_options=actor_options(gpu, a.nst_cpus, a.nst_gpus),
+        nst = NSTOptimizer.options(ray_actor_options=actor_options(gpu, a.nst_cpus, nst_share),
                                    **options).bind(device, capacity=options["max_ongoing_requests"])
     router = Router.options(ray_actor_options={"num_cpus": a.router_cpus})
     return router.bind(nst, generators, [s.as_dict() for s in statuses], a.preset_max_side, a.nst_max_side,

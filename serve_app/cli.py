@@ -114,6 +114,8 @@ def cmd_stylize(args) -> int:
             result = nst.run(photo, art, options, progress=bar.update).image
         except KeyboardInterrupt:
             raise Cancelled() from None
+        except ValueError as e:  # e.g. an image too long and narrow for the asked size
+            raise CliError(str(e)) from None
         except StyleNotTransferred as e:
             raise CliError(f"nothing written: {e}. Try --seed 1 (another start), more --steps or a higher "
                            "--strength, or another style image") from None

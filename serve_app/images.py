@@ -86,6 +86,7 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS, max_side: in
         raise ImageTooSmall(f"The image is {w}x{h} pixels; it needs to be at least {limits.min_side} pixels "
                             "on each side. Please send a larger image.")
     try:
+        upright = (h, w) if img.getexif().get(0x0112) in (5, 6, 7, 8) else (w, h)  # as the person sees it
         if img.format in ("JPEG", "MPO"):
             img.draft("RGB", (max_side, max_side))  # decode at a reduced scale when the JPEG allows it
         img.seek(0)  # first frame of an animation
@@ -99,6 +100,7 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS, max_side: in
                               "Please send it again.") from None
     if max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.LANCZOS)
+    rgb.info["original_size"] = upright  # for messages about the image the person knows
     return rgb
 
 

@@ -87,3 +87,32 @@ def styles_app(store):
     yield {"handle": handle, "url": f"http://127.0.0.1:{port}"}
     serve.shutdown()
     ray.shutdown()
+
+
+def nst_answers_within(seconds: float = 60) -> bool:
+    """True when the "styles" app's optimizer takes a new small job and finishes it within `seconds`. The probe
+    queues behind any job still running there, so a job that was not stopped makes this False: give the jobs
+    under test far more work than `seconds` allows."""
+    import asyncio
+
+    from ray import serve
+
+    stream = serve.get_app_handle("styles").options(stream=True)
+    photo = (DATA / "kodim23.jpg").read_bytes()
+    style = (DATA / "wave.jpg").read_bytes()
+
+    async def probe() -> bool:
+        events = [e async for e in stream.nst.remote(photo, style, {"size": 48, "steps": 30})]
+        return events[-1]["type"] == "result"
+
+    try:
+        return asyncio.run(asyncio.wait_for(probe(), seconds))
+    except asyncio.TimeoutError:
+        return False
+
+
+def ray_logs_dir() -> Path:
+    """This test session's Ray log folder (not the machine-wide /tmp/ray/session_latest)."""
+    import ray
+
+    return Path(ray._private.worker.global_worker.node.get_logs_dir_path())

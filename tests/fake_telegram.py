@@ -29,6 +29,7 @@ class Call:
     params: dict
     files: dict[str, bytes] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
+    status: int = 200                 # the injected error's status when the call was made to fail
 
 
 @dataclass
@@ -147,10 +148,12 @@ class FakeTelegram:
             return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
         method = request.path_params["method"]
         params, files = await self._params(request)
-        self.calls.append(Call(method, params, files))
+        call = Call(method, params, files)
+        self.calls.append(call)
         for i, (chat, status, body) in enumerate(self.faults.get(method, [])):
             if chat is None or str(chat) == str(params.get("chat_id")):
                 del self.faults[method][i]
+                call.status = status
                 return JSONResponse({"ok": False, "error_code": status, **body}, status_code=status)
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:

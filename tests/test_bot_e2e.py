@@ -12,7 +12,7 @@ from ray import serve
 
 from bot import texts
 from bot.ingress import build_bot_app
-from tests.conftest import free_port
+from tests.conftest import free_port, nst_answers_within, ray_logs_dir
 from tests.crafted_images import png_header_only
 from tests.fake_telegram import FakeTelegram, Updates
 
@@ -57,15 +57,15 @@ class Chat:
     """One person talking to the bot through the webhook."""
     counter = 0
 
-    def __init__(self, bot, fake, data_dir, first_name="Ada"):
+    def __init__(self, bot, fake, data_dir, first_name="Ada", prefix="/telegram"):
         Chat.counter += 1
         self.id = 7000 + Chat.counter
-        self.bot, self.fake, self.data_dir = bot, fake, data_dir
+        self.bot, self.fake, self.data_dir, self.prefix = bot, fake, data_dir, prefix
         self.updates = Updates(self.id, first_name)
 
     def post(self, update: dict, secret: str | None = SECRET) -> httpx.Response:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        return self.bot.post("/telegram/webhook", json=update, headers=headers)
+        return self.bot.post(f"{self.prefix}/webhook", json=update, headers=headers)
 
     def say(self, text: str) -> None:
         assert self.post(self.updates.text(text)).status_code == 200
@@ -101,7 +101,8 @@ class Chat:
         return next(b["callback_data"] for b in self.keyboard() if b["text"] == label)
 
     def photos(self) -> list:
-        return self.fake.sent("sendPhoto", self.id)
+        """The photos this person got (calls Telegram answered; an injected failure delivered nothing)."""
+        return [c for c in self.fake.sent("sendPhoto", self.id) if c.status == 200]
 
 
 @pytest.fixture()
@@ -122,13 +123,7 @@ def wait_statuses(state_db, chat_id, expected: list[str], timeout: float = 30) -
 
 
 def nst_free(timeout=60) -> bool:
-    handle = serve.get_deployment_handle("NSTOptimizer", "styles")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not handle.stats.remote().result()["busy"]:
-            return True
-        time.sleep(0.2)
-    return False
+    return nst_answers_within(timeout)
 
 
 # -- webhook ----------------------------------------------------------------------------------------------
@@ -250,15 +245,19 @@ def test_style_caption_then_nst_command(chat):
     assert call.params["caption"] == texts.CAPTION_NST
 
 
-def test_cancel_mid_nst_delivers_nothing_and_frees_the_optimizer(chat, state_db):
+def test_cancel_mid_nst_delivers_nothing_and_frees_the_optimizer(chat, fake, state_db):
     assert nst_free()
-    start_nst(chat)
-    chat.say("/cancel")
-    chat.wait_text(texts.CANCELLED)
-    assert nst_free(30)
-    time.sleep(3)
-    assert chat.photos() == []
-    wait_statuses(state_db, chat.id, ["cancelled"])
+    deploy_bot(fake, state_db, STYLEBOT_NST_MAX_SIZE="192", STYLEBOT_NST_MAX_STEPS="1000")  # minutes of work
+    try:
+        start_nst(chat)
+        chat.say("/cancel")
+        chat.wait_text(texts.CANCELLED)
+        assert nst_free(60), "the cancelled job kept the optimizer busy"
+        time.sleep(3)
+        assert chat.photos() == []
+        wait_statuses(state_db, chat.id, ["cancelled"])
+    finally:
+        deploy_bot(fake, state_db)
 
 
 def test_a_style_that_does_not_take_is_explained_never_sent_and_can_be_retried(chat, fake, state_db):
@@ -332,6 +331,62 @@ def test_blocked_bot_closes_the_chats_job_quietly(chat, state_db):
     assert not any("went wrong" in t for t in chat.texts())
 
 
+def test_forged_setting_taps_are_answered(chat, fake):
+    for data in ("set:strength:abc", "set:quality:../../etc", "set:strength:1e999", "style:x"):
+        before = len(fake.sent("answerCallbackQuery"))
+        chat.tap(data)
+        fake.wait_for(lambda: len(fake.sent("answerCallbackQuery")) > before, 30, f"an answer to {data!r}")
+    chat.say("/settings")
+    chat.wait_text("Style strength (own style images): 1x")
+
+
+def pick_first_preset(chat) -> None:
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.tap(chat.keyboard()[0]["callback_data"])
+
+
+def test_a_photo_telegram_refuses_arrives_as_a_file(chat, state_db):
+    chat.fake.fail("sendPhoto", 400, description="Bad Request: PHOTO_INVALID_DIMENSIONS", chat_id=chat.id)
+    pick_first_preset(chat)
+    doc = chat.fake.wait_for(lambda: chat.fake.sent("sendDocument", chat.id), 60, "the result as a file")[0]
+    assert doc.params["caption"] and chat.photos() == []
+    wait_statuses(state_db, chat.id, ["done"])
+
+
+@pytest.mark.parametrize("fault", ["refused twice", "rate limit beyond the cap", "server errors past the retries"])
+def test_a_result_telegram_will_not_take_is_reported_and_the_chat_stays_usable(chat, state_db, fault):
+    if fault == "refused twice":
+        chat.fake.fail("sendPhoto", 400, description="Bad Request: PHOTO_INVALID_DIMENSIONS", chat_id=chat.id)
+        chat.fake.fail("sendDocument", 400, description="Bad Request: file is too big", chat_id=chat.id)
+    elif fault == "rate limit beyond the cap":
+        chat.fake.fail("sendPhoto", 429, retry_after=3600, chat_id=chat.id)
+    else:
+        chat.fake.fail("sendPhoto", 502, times=5, chat_id=chat.id)      # every attempt of the retry middleware
+    pick_first_preset(chat)
+    chat.wait_text("Your picture was ready, but Telegram wouldn't take it")
+    wait_statuses(state_db, chat.id, ["failed"])
+    chat.tap(chat.keyboard()[0]["callback_data"])            # the same photo, the same style, again
+    chat.fake.wait_for(lambda: chat.photos(), 60, "the next result")
+    wait_statuses(state_db, chat.id, ["failed", "done"])
+    assert TOKEN not in " ".join(chat.texts())
+
+
+def test_a_flooding_chat_is_told_once_and_others_are_served(bot, fake, data_dir):
+    flooder, other = Chat(bot, fake, data_dir, "Flo"), Chat(bot, fake, data_dir, "Otto")
+    data = (data_dir / "kodim23.jpg").read_bytes()
+    for _ in range(30):
+        file_id = fake.host_file(data)
+        assert flooder.post(flooder.updates.photo(file_id, len(data))).status_code == 200
+    other.say("/start")
+    other.wait_text("Hi, Otto!")
+    flooder.wait_text(texts.SLOW_DOWN)
+    fake.wait_for(lambda: sum(t == texts.CHOOSE_STYLE for t in flooder.texts()) == 12, 60, "the allowed answers")
+    time.sleep(2)
+    assert sum(t == texts.SLOW_DOWN for t in flooder.texts()) == 1
+    assert sum(t == texts.CHOOSE_STYLE for t in flooder.texts()) == 12   # the rest were dropped, not queued
+
+
 # -- durability -------------------------------------------------------------------------------------------
 def test_restart_mid_job_delivers_exactly_once(chat, fake, state_db):
     assert nst_free()
@@ -347,7 +402,8 @@ def test_restart_mid_job_delivers_exactly_once(chat, fake, state_db):
 
 
 def test_secrets_never_reach_the_logs(bot):
-    logs = Path("/tmp/ray/session_latest/logs")
+    logs = ray_logs_dir()
+    assert any(p.name.startswith("replica_bot") for p in logs.rglob("*")), "the bot's replica logs are elsewhere"
     leaked = [p.name for p in logs.rglob("*") if p.is_file() and p.stat().st_size < 50_000_000
               and (TOKEN.encode() in p.read_bytes() or SECRET.encode() in p.read_bytes())]
     assert leaked == []

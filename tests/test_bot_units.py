@@ -128,6 +128,14 @@ def test_settings_taps():
     assert not apply_setting(s, "quality", "ultra") and not apply_setting(s, "strength", "7")
 
 
+@pytest.mark.parametrize("key,value", [("strength", "abc"), ("strength", "nan"), ("strength", ""),
+                                       ("quality", "../x"), ("keep_colors", "on"), ("nope", "1")])
+def test_forged_setting_taps_are_refused_not_raised(key, value):
+    s = Settings()
+    assert apply_setting(s, key, value) is False
+    assert s == Settings()
+
+
 # -- redaction --------------------------------------------------------------------------------------------
 def test_secret_filter_scrubs_messages_args_and_tracebacks():
     f = SecretFilter([TOKEN, "hush"])
@@ -185,3 +193,56 @@ def test_403_is_not_retried(fake):
     with pytest.raises(TelegramForbiddenError):
         call(fake, lambda bot: bot.send_message(4, "x"))
     assert len(fake.sent("sendMessage", 4)) == 1
+
+
+def test_old_handled_updates_and_finished_jobs_are_forgotten(store):
+    import time
+
+    now = time.time()
+    for uid in (1, 2, 3):
+        store.claim_update(uid, {"update_id": uid})
+    store.finish_update(1)
+    store.finish_update(3)
+    done = store.create_job(5, "preset", "f1", preset="monet")
+    store.move_job(done.id, "failed", ("queued",), "x")
+    running = store.create_job(6, "preset", "f2", preset="monet")
+    later = now + 3 * 24 * 3600
+    assert store.prune(now=later) == (1, 0)        # update 1; 2 is unhandled, 3 is the newest
+    assert [u["update_id"] for u in store.pending_updates()] == [2]
+    assert store.last_update_id() == 3
+    assert not store.claim_update(3, {"update_id": 3})   # the newest is still deduplicated
+    assert store.prune(now=now + 31 * 24 * 3600) == (0, 1)   # the failed job; the running one stays
+    assert store.job(done.id) is None and store.job(running.id) is not None
+
+
+def test_chat_locks_keep_order_and_do_not_pile_up():
+    from bot.app import ChatLocks
+
+    locks, order = ChatLocks(), []
+
+    async def handle(chat, n):
+        async with locks.hold(chat):
+            await asyncio.sleep(0.001 * (5 - n))
+            order.append((chat, n))
+
+    async def main():
+        await asyncio.gather(*(handle(chat, n) for n in range(5) for chat in range(200)))
+
+    asyncio.run(main())
+    for chat in range(200):
+        assert [n for c, n in order if c == chat] == [0, 1, 2, 3, 4]
+    assert len(locks) == 0
+
+
+def test_flood_gate_allows_a_burst_warns_once_then_drops_and_forgets():
+    from bot.flood import FloodGate, Verdict
+
+    gate = FloodGate(limit=3, window_s=10)
+    verdicts = [gate.check(1, now=t * 0.1) for t in range(10)]
+    assert verdicts[:3] == [Verdict.ALLOW] * 3
+    assert verdicts[3] == Verdict.WARN and set(verdicts[4:]) == {Verdict.DROP}
+    assert gate.check(2, now=0.5) == Verdict.ALLOW               # other chats are not affected
+    assert gate.check(1, now=10.05) == Verdict.ALLOW              # the first of the window has aged out
+    assert gate.check(1, now=30.0) == Verdict.ALLOW
+    assert gate.check(3, now=60.0) == Verdict.ALLOW
+    assert len(gate) == 1                                         # quiet chats are forgotten

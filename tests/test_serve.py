@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from ray import serve
 
+from tests.conftest import nst_answers_within
 from tests.crafted_images import png_header_only
 
 pytestmark = pytest.mark.serve
@@ -31,17 +32,15 @@ def photo_bytes(data_dir, name="kodim23.jpg"):
     return (data_dir / name).read_bytes()
 
 
+LONG_NST = {"size": 192, "steps": 1000}   # minutes of work: a probe only gets through if it was stopped
+
+
 def nst_stats():
     return serve.get_deployment_handle("NSTOptimizer", "styles").stats.remote().result()
 
 
-def wait_until_free(timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not nst_stats()["busy"]:
-            return True
-        time.sleep(0.2)
-    return False
+def wait_until_free(timeout=60):
+    return nst_answers_within(timeout)
 
 
 # -- HTTP -------------------------------------------------------------------------------------------------
@@ -95,6 +94,37 @@ def test_bad_images_get_4xx_with_json(http, data_dir, body, status, code):
     r = http.post("/v1/stylize/vintage", content=body)
     assert r.status_code == status, r.text
     assert r.json()["error"] == code and r.json()["message"]
+
+
+def _png(w, h):
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (120, 80, 200)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_inputs_that_used_to_be_500_are_json_4xx(http, data_dir):
+    r = http.post("/v1/stylize/vintage", content=_png(8000, 40))        # 1024 x 5 once fitted
+    assert r.status_code == 422 and r.json()["error"] == "image_too_narrow", r.text
+    assert "8000x40" in r.json()["message"]
+    r = http.post("/v1/stylize/vintage?size=1", content=photo_bytes(data_dir))
+    assert r.status_code == 422 and r.json()["error"] == "bad_option"
+    files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
+    r = http.post("/v1/nst", files=files, data={"seed": "1000000000000000000000000000000"})
+    assert r.status_code == 422 and r.json()["error"] == "bad_option" and "seed" in r.json()["message"].lower()
+    r = http.post("/v1/nst", files={"content": _png(600, 40), "style": files["style"]}, data={"size": "64"})
+    assert r.status_code == 422 and r.json()["error"] == "image_too_narrow", r.text
+    assert http.get("/healthz").json()["status"] == "ok"
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(http):
+    r = http.post("/v1/stylize/vintage", content=b"\0" * (40 * 1024 * 1024))
+    assert r.status_code == 413 and r.json()["error"] == "image_too_large"
+
+    def chunks():  # no Content-Length: the limit applies while the body streams in
+        for _ in range(40):
+            yield b"\0" * (1024 * 1024)
+    r = http.post("/v1/stylize/vintage", content=chunks())
+    assert r.status_code == 413 and r.json()["error"] == "image_too_large"
 
 
 def test_bad_requests(http, data_dir):
@@ -159,7 +189,7 @@ def test_handle_nst_refusal_is_typed(app, data_dir):
 def test_http_client_leaving_frees_the_optimizer(app, data_dir):
     files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
     with httpx.Client(base_url=app["url"], timeout=60) as client:
-        with client.stream("POST", "/v1/nst", files=files, data={"size": "128", "steps": "1000", "options":
+        with client.stream("POST", "/v1/nst", files=files, data={"size": "192", "steps": "1000", "options":
                            json.dumps({"style_scale": 1.0})}, headers={"Accept": "application/x-ndjson"}) as r:
             lines = r.iter_lines()
             assert json.loads(next(lines))["type"] == "progress"
@@ -187,7 +217,7 @@ def test_handle_errors_are_typed(app):
 
 def test_handle_nst_stream_and_cancel_frees_the_replica(app, data_dir):
     h = app["handle"].options(stream=True)
-    gen = h.nst.remote(photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"), {"size": 128, "steps": 1000})
+    gen = h.nst.remote(photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"), LONG_NST)
     seen = []
     for event in gen:
         seen.append(event)
@@ -205,7 +235,7 @@ def test_handle_nst_stream_and_cancel_frees_the_replica(app, data_dir):
 
 def test_back_pressure_is_503_with_retry_after(app, http, data_dir):
     h = app["handle"].options(stream=True)
-    args = (photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"), {"size": 128, "steps": 1000})
+    args = (photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"), LONG_NST)
     running = h.nst.remote(*args)
     next(iter(running))                  # one running (max_ongoing_requests: 1)
     queued = h.nst.remote(*args)         # one queued (max_queued_requests: 1)

@@ -8,20 +8,28 @@ from bot import texts
 from bot.handlers.launch import launch
 from bot.jobs import JobRunner
 from bot.keyboards import ALL, OWN, RetryNST, StyleChoice, content_tag
-from bot.state import StateStore
+from bot.state import ChatState, StateStore
 from bot.styles_client import StylesClient
 
 router = Router(name="choice")
 
 
+async def current_chat(query: CallbackQuery, tag: str, store: StateStore) -> ChatState | None:
+    """The tapping chat's state, or None (the tap answered) when the button belongs to an older photo."""
+    chat = store.chat(query.message.chat.id if query.message else query.from_user.id)
+    if chat.content_file_id is None or content_tag(chat.content_file_id) != tag:
+        await query.answer(texts.OLD_BUTTON, show_alert=True)
+        return None
+    return chat
+
+
 @router.callback_query(StyleChoice.filter())
 async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateStore, runner: JobRunner,
                  styles: StylesClient) -> None:
-    chat_id = query.message.chat.id if query.message else query.from_user.id
-    chat = store.chat(chat_id)
-    if chat.content_file_id is None or content_tag(chat.content_file_id) != callback_data.content:
-        await query.answer(texts.OLD_BUTTON, show_alert=True)
+    chat = await current_chat(query, callback_data.content, store)
+    if chat is None:
         return
+    chat_id = chat.chat_id
     if callback_data.name == OWN:
         chat.awaiting = "style"
         store.save_chat(chat)
@@ -46,10 +54,8 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
 async def retry_nst(query: CallbackQuery, callback_data: RetryNST, store: StateStore, runner: JobRunner,
                     styles: StylesClient) -> None:
     """Run the chat's own-style job again from another start, after one whose style did not take."""
-    chat_id = query.message.chat.id if query.message else query.from_user.id
-    chat = store.chat(chat_id)
-    if chat.content_file_id is None or content_tag(chat.content_file_id) != callback_data.content:
-        await query.answer(texts.OLD_BUTTON, show_alert=True)
+    chat = await current_chat(query, callback_data.content, store)
+    if chat is None:
         return
     refusal = await launch(chat, "nst", store, runner, styles, seed=callback_data.seed)
     await query.answer(refusal or texts.NST_RETRYING, show_alert=bool(refusal))

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 STYLE_CHANNELS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
+MIN_SIDE = 16          # relu5_1 comes after four 2x poolings: a shorter side leaves it no pixels
+MAX_SEED = 2**31 - 1
 
 
 class Cancelled(Exception):
@@ -56,6 +58,8 @@ class NSTOptions:
             raise ValueError("steps must be at least 1")
         if not 0 <= self.strength <= 100:
             raise ValueError("strength must be between 0 and 100")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be between 0 and {MAX_SEED}")
         if not 0.1 <= self.style_scale <= 4:
             raise ValueError("style_scale must be between 0.1 and 4")
         if self.init not in ("content", "noise"):

@@ -16,8 +16,8 @@ import torch
 
 from deployments.nst import colour
 from deployments.nst.lbfgs import GuardedLBFGS
-from deployments.nst.options import (CONTENT_LAYER, NSTOptions, NSTResult, StyleNotTransferred, fit_long_side,
-                                     level_budgets, level_sizes, resize)
+from deployments.nst.options import (CONTENT_LAYER, MIN_SIDE, NSTOptions, NSTResult, StyleNotTransferred,
+                                     fit_long_side, level_budgets, level_sizes, resize)
 from deployments.nst.pyramid import Pyramid
 
 if TYPE_CHECKING:
@@ -38,6 +38,9 @@ class NSTRun:
         self.progress, self.on_level = progress, on_level
         self.style_cache, self.style_key = style_cache, style_key
         self.full_hw = fit_long_side(tuple(content.shape[-2:]), options.size)
+        if min(self.full_hw) < MIN_SIDE:
+            raise ValueError(f"at {options.size} px this image's short side would be {min(self.full_hw)} px; "
+                             f"at least {MIN_SIDE} px are needed: use a larger size or crop the image")
         self.sizes = level_sizes(options.size, options.min_level_side, options.max_levels)
         self.budgets = level_budgets(options.steps, len(self.sizes), options.coarse_share)
         self.content = content[None].to(engine.device, torch.float32)
@@ -82,6 +85,16 @@ class NSTRun:
         if self.progress is not None:
             self.progress(self.step, self.options.steps, self.opt.f)
         self._advance()
+
+    def stop(self) -> None:
+        """End the optimisation now, as if its time ran out: the best image so far becomes the result."""
+        self.deadline = -math.inf
+        self._advance()
+
+    def current_image(self) -> torch.Tensor:
+        """(3, H, W) the best image so far at the current level's size, clamped (colours as optimised)."""
+        with torch.no_grad():
+            return self.pyramid.image(self.opt.x).clamp(0, 1)[0].float().cpu()
 
     def result(self) -> NSTResult:
         """The finished, checked result; raises StyleNotTransferred when the photo barely moved toward the style."""

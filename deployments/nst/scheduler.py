@@ -38,11 +38,17 @@ class NSTJob:
 
     def _end(self, event: dict) -> None:
         if not self.ended.is_set():
+            self._emit(event)
             self.ended.set()
-            self.on_event(event)
 
     def _progress(self, step: int, total: int, loss: float) -> None:
-        self.on_event({"type": "progress", "step": step, "total": total, "loss": loss})
+        self._emit({"type": "progress", "step": step, "total": total, "loss": loss})
+
+    def _emit(self, event: dict) -> None:
+        try:
+            self.on_event(event)
+        except Exception:  # noqa: BLE001 - a listener that went away must not stop the worker thread
+            logger.exception("an NST job's listener failed on a %s event", event["type"])
 
 
 class NSTScheduler:
