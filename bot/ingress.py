@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot import redact
 from bot.config import BotSettings
+from serve_app.http_body import read_capped
 
 logger = logging.getLogger("ray.serve")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
@@ -69,20 +70,6 @@ class BotIngress:
             return JSONResponse({"error": "bad_update", "message": "The body is not a Telegram Update."},
                                 status_code=400)
         return JSONResponse({"ok": True})
-
-
-async def read_capped(request: Request, max_bytes: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed `max_bytes` (it is never held whole)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        return None
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > max_bytes:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def build_bot_app(args: dict | None = None):

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from deployments.nst.options import MIN_SIDE, NSTOptions
 from serve_app.errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
+from serve_app.http_body import read_capped
 from serve_app.images import ImageError, ImageLimits, decode_image, encode_image
 
 logger = logging.getLogger("ray.serve")
@@ -65,20 +66,11 @@ def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed `max_bytes` (from Content-Length,
-    or while it streams in), so an oversized upload is never held in memory whole."""
-    too_large = BadInput("image_too_large", f"The upload is over the {max_bytes // (1024 * 1024)} MB limit. "
-                                            "Please send a smaller image.", 413)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    chunks, total = [], 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+    body = await read_capped(request, max_bytes)
+    if body is None:
+        raise BadInput("image_too_large", f"The upload is over the {max_bytes // (1024 * 1024)} MB limit. "
+                                          "Please send a smaller image.", 413)
+    return body
 
 
 def check_shape(img, long_side: int) -> None:
