@@ -102,7 +102,10 @@ class NSTRun:
         with torch.no_grad():
             out = self.x.clamp(0, 1)
             if self.options.strength > 0:
-                before = self.engine.style_loss_of(self.target_img, self.content_target, self.grams, self.options)
+                before = self.photo_style  # the photo's, at this (the last) level: measured on its first step
+                if before is None:             # no step was taken at this level (its budget or time ran out)
+                    before = self.engine.style_loss_of(self.target_img, self.content_target, self.grams,
+                                                       self.options)
                 after = self.engine.style_loss_of(out, self.content_target, self.grams, self.options)
                 drop = before / after if after > 0 else math.inf
                 if not drop >= self.options.min_style_drop:
