@@ -10,19 +10,21 @@ import asyncio
 import io
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
-from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter,
-                                TelegramServerError)
+from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramForbiddenError,
+                                TelegramNetworkError, TelegramRetryAfter, TelegramServerError)
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from bot import texts
 from bot.keyboards import content_tag, retry_keyboard
 from bot.state import Job, StateStore
-from bot.styles_client import StylesClient, StylesError
+from bot.styles_client import INTERRUPTED, StylesClient, StylesError
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
 ALBUM_MAX = 10                            # Telegram's limit on one media group
+Step = Callable[[], Awaitable[None]]      # one message of a delivery
 
 
 class DownloadError(Exception):
@@ -43,9 +45,12 @@ async def download(bot: Bot, file_id: str) -> bytes:
 
 class JobRunner:
     def __init__(self, bot: Bot, store: StateStore, styles: StylesClient, progress_interval: float = 3.0,
-                 nst_caps: dict[str, int] | None = None):
+                 nst_caps: dict[str, int] | None = None, delivery_patience: float = 300.0,
+                 delivery_retry_interval: float = 10.0):
         self.bot, self.store, self.styles = bot, store, styles
         self.progress_interval = progress_interval
+        self.delivery_patience = delivery_patience      # how long a finished result waits out a Bot API outage
+        self.delivery_retry_interval = delivery_retry_interval
         self.nst_caps = nst_caps or {}      # e.g. {"size": 256, "steps": 100} on a slow host
         self.tasks: dict[int, asyncio.Task] = {}
 
@@ -101,12 +106,7 @@ class JobRunner:
             return
         try:
             content = await download(self.bot, job.content_file_id)
-            if job.kind == "preset":
-                await self._run_preset(job, content)
-            elif job.kind == "all":
-                await self._run_all(job, content)
-            else:
-                await self._run_nst(job, content)
+            await self._paint(job, content)
         except asyncio.CancelledError:
             raise
         except TelegramForbiddenError:
@@ -114,7 +114,7 @@ class JobRunner:
             logger.info("chat blocked the bot; closed %d job(s)", closed)
         except StylesError as e:
             retry = None
-            if e.code == NOT_TRANSFERRED and job.kind == "nst":
+            if e.code in (NOT_TRANSFERRED, INTERRUPTED) and job.kind == "nst":
                 retry = retry_keyboard(content_tag(job.content_file_id), seed=job.id)
             await self._fail(job, refusal_text(e), e.code, retry)
         except DownloadError as e:
@@ -124,20 +124,38 @@ class JobRunner:
             logger.exception("job %d failed", job.id)
             await self._fail(job, texts.FAILED, type(e).__name__)
 
+    async def _paint(self, job: Job, content: bytes) -> None:
+        """Run the job on the styles app; when the replica doing it dies (Serve starts another), run it once more."""
+        paint = {"preset": self._run_preset, "all": self._run_all}.get(job.kind, self._run_nst)
+        try:
+            await paint(job, content)
+        except StylesError as e:
+            if e.code != INTERRUPTED:
+                raise
+            logger.warning("job %d: the replica painting it died; running it again", job.id)
+            if job.progress_message_id:
+                await self._quiet(self.bot.edit_message_text(chat_id=job.chat_id, message_id=job.progress_message_id,
+                                                             text=texts.INTERRUPTED_RESTARTING))
+            await paint(job, content)
+
     async def _fail(self, job: Job, message: str, reason: str, markup=None) -> None:
         if self.store.move_job(job.id, "failed", ("queued", "running"), reason):
             if job.progress_message_id:
                 await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
             await self._quiet(self.bot.send_message(job.chat_id, message, reply_markup=markup))
 
-    async def _deliver(self, job: Job, send) -> None:
-        """Claim the job for delivery (a cancelled job cannot be claimed), run `send()`, mark it done. A send that
-        fails after the claim (Telegram refused the photo, a 429 beyond the retry cap, the network gone) ends the
-        job as failed and tells the person, so the chat never stays stuck in `delivering`."""
+    async def _deliver(self, job: Job, steps: list[Step]) -> None:
+        """Claim the job for delivery (a cancelled job cannot be claimed), send it step by step, mark it done.
+
+        While the Bot API is unreachable a step is retried for up to `delivery_patience` seconds, and a step that
+        went out is never sent again. A send that fails otherwise (Telegram refused the photo, a 429 beyond the
+        retry cap, 5xx past the retries, an outage longer than the patience) ends the job as failed and tells the
+        person, so the chat never stays stuck in `delivering`."""
         if not self.store.move_job(job.id, "delivering", ("running",)):
             return
         try:
-            await send()
+            for step in steps:
+                await self._patiently(step)
         except (asyncio.CancelledError, TelegramForbiddenError):
             raise
         except Exception as e:
@@ -148,19 +166,40 @@ class JobRunner:
             return
         self.store.move_job(job.id, "done", ("delivering",))
 
-    async def _send_result(self, job: Job, image: bytes, caption: str) -> None:
+    async def _patiently(self, step: Step) -> None:
+        deadline = time.monotonic() + self.delivery_patience
+        while True:
+            try:
+                return await step()
+            except TelegramNetworkError:
+                if time.monotonic() >= deadline:
+                    raise
+                logger.info("Telegram unreachable; retrying the delivery in %.0fs", self.delivery_retry_interval)
+                await asyncio.sleep(self.delivery_retry_interval)
+
+    def _result_steps(self, job: Job, image: bytes, caption: str) -> list[Step]:
         ext = "png" if job.options.get("send_file") else "jpg"
-        try:
-            await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
-        except TelegramBadRequest as e:
-            # Telegram refuses some photos (PHOTO_INVALID_DIMENSIONS, too large): the same picture as a file
-            # usually goes through. A file sent anyway (send_file) needs no second copy.
-            logger.info("job %d: photo refused (%s); sending it as a file", job.id, e.message)
-            await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
-            return
-        if job.options.get("send_file"):
-            await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot-{job.preset or 'own'}.png"),
-                                         caption=texts.CAPTION_FILE)
+        photo_went_as_file = False
+
+        async def photo() -> None:
+            nonlocal photo_went_as_file
+            try:
+                await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
+            except TelegramBadRequest as e:
+                # Telegram refuses some photos (PHOTO_INVALID_DIMENSIONS, too large): the same picture as a file
+                # usually goes through. A file sent anyway (send_file) needs no second copy.
+                logger.info("job %d: photo refused (%s); sending it as a file", job.id, e.message)
+                await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"),
+                                             caption=caption)
+                photo_went_as_file = True
+
+        async def full_size_file() -> None:
+            if job.options.get("send_file") and not photo_went_as_file:
+                await self.bot.send_document(job.chat_id,
+                                             BufferedInputFile(image, f"stylebot-{job.preset or 'own'}.png"),
+                                             caption=texts.CAPTION_FILE)
+
+        return [photo, full_size_file]
 
     def _fmt(self, job: Job) -> str:
         return "PNG" if job.options.get("send_file") else "JPEG"
@@ -169,31 +208,34 @@ class JobRunner:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"])
         caption = (await self.styles.captions()).get(job.preset, job.preset)
-        await self._deliver(job, lambda: self._send_result(job, image, caption))
+        await self._deliver(job, self._result_steps(job, image, caption))
 
     async def _run_all(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         results = await self.styles.stylize_all(content, "JPEG", job.options["size"])
         captions = await self.styles.captions()
+        items = list(results.items())
 
-        async def send() -> None:
-            items = list(results.items())
-            for i in range(0, len(items), ALBUM_MAX):
-                chunk = items[i:i + ALBUM_MAX]
+        def album(chunk: list[tuple[str, bytes]]) -> Step:
+            async def send() -> None:
                 if len(chunk) == 1:  # an album needs at least two items
                     name, data = chunk[0]
                     await self.bot.send_photo(job.chat_id, BufferedInputFile(data, f"{name}.jpg"),
                                               caption=captions.get(name, name))
-                    continue
+                    return
                 await self.bot.send_media_group(job.chat_id, [
                     InputMediaPhoto(media=BufferedInputFile(data, f"{name}.jpg"), caption=captions.get(name, name))
                     for name, data in chunk])
+            return send
+
+        async def left_out() -> None:
             missing = [captions.get(n, n) for n in job.options.get("presets", []) if n not in results]
             if missing:
                 await self._quiet(self.bot.send_message(job.chat_id,
                                                         texts.ALBUM_LEFT_OUT.format(names=", ".join(missing))))
 
-        await self._deliver(job, send)
+        await self._deliver(job, [album(items[i:i + ALBUM_MAX]) for i in range(0, len(items), ALBUM_MAX)]
+                            + [left_out])
 
     async def _run_nst(self, job: Job, content: bytes) -> None:
         style = await download(self.bot, job.style_file_id)
@@ -217,11 +259,10 @@ class JobRunner:
         if result is None:
             raise RuntimeError("the NST stream ended without a result")
 
-        async def send() -> None:
+        async def remove_progress() -> None:
             await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
-            await self._send_result(job, result, texts.CAPTION_NST)
 
-        await self._deliver(job, send)
+        await self._deliver(job, [*self._result_steps(job, result, texts.CAPTION_NST), remove_progress])
 
 
 def delivery_reason(e: BaseException) -> str:
@@ -244,6 +285,8 @@ def refusal_text(e: StylesError) -> str:
         return texts.UNAVAILABLE
     if e.code == NOT_TRANSFERRED:
         return texts.NST_NOT_TRANSFERRED
+    if e.code == INTERRUPTED:
+        return texts.INTERRUPTED
     if e.code in BAD_IMAGE_CODES:
         return texts.bad_image(e.message)
     return e.message

@@ -4,6 +4,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
+from ray.serve.exceptions import ReplicaUnavailableError
+
+INTERRUPTED = "interrupted"
+# The replica serving the call died (killed, crashed, its node gone): Serve starts another, so a retry can work.
+REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavailableError)
+
 
 @dataclass
 class StylesError(Exception):
@@ -21,6 +28,8 @@ def as_styles_error(e: BaseException) -> StylesError | None:
     code, message = getattr(e, "code", None), getattr(e, "message", None)
     if isinstance(code, str) and isinstance(message, str):
         return StylesError(code, message, getattr(e, "retry_after", None))
+    if isinstance(e, REPLICA_LOST):
+        return StylesError(INTERRUPTED, "The painting service restarted while working on your picture.")
     if type(e).__name__ == "BackPressureError" or type(getattr(e, "cause", None)).__name__ == "BackPressureError":
         return StylesError("busy", "The painting service is busy.", 30)
     return None

@@ -70,6 +70,9 @@ TAP_FAILED = "Sorry, that button didn't work. Send /start to begin again."
 DELIVERY_FAILED = ("Your picture was ready, but Telegram wouldn't take it from me ({reason}). Pick the style "
                    "again, or send the photo again.")
 NST_RETRYING = "Trying again from a different start..."
+INTERRUPTED_RESTARTING = "The painter restarted while working on your picture; starting it again..."
+INTERRUPTED = ("The painting service restarted while working on your picture, twice. Try again in a minute: "
+               "pick the style again (your photo is still here).")
 
 
 def bad_image(message: str) -> str:

@@ -71,22 +71,29 @@ def styles_app(store):
     import ray
     from ray import serve
 
-    from serve_app.builder import build_styles_app
-
     ray.init(num_cpus=4, object_store_memory=150 * 1024 * 1024, include_dashboard=False,
              log_to_driver=False, ignore_reinit_error=True)
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    handle = serve.run(build_styles_app({
+    handle = deploy_styles_app()
+    yield {"handle": handle, "url": f"http://127.0.0.1:{port}"}
+    serve.shutdown()
+    ray.shutdown()
+
+
+def deploy_styles_app():
+    """(Re)deploy the test "styles" application; returns its handle."""
+    from ray import serve
+
+    from serve_app.builder import build_styles_app
+
+    return serve.run(build_styles_app({
         "accelerator": "auto",
         "catalogue": str(DATA / "styles.yaml"),
         "generator": {"max_ongoing_requests": 8, "max_queued_requests": 16,
                       "user_config": {"max_batch_size": 8, "batch_wait_timeout_s": 0.2}},
         "nst_options": {"max_ongoing_requests": 1, "max_queued_requests": 1},
     }), name="styles", route_prefix="/")
-    yield {"handle": handle, "url": f"http://127.0.0.1:{port}"}
-    serve.shutdown()
-    ray.shutdown()
 
 
 def nst_answers_within(seconds: float = 60) -> bool:

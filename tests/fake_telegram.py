@@ -61,18 +61,28 @@ class FakeTelegram:
     def start(self, port: int) -> "FakeTelegram":
         config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
-        threading.Thread(target=self.server.run, daemon=True).start()
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+        self._thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("fake Telegram did not start")
             time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{port}"
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
         return self
 
     def stop(self) -> None:
         if self.server:
             self.server.should_exit = True
+
+    def go_offline(self) -> None:
+        """Close the port: every Bot API call and download gets "connection refused" until `go_online()`."""
+        self.stop()
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the fake Telegram server did not stop"
+
+    def go_online(self) -> None:
+        self.start(self.port)
 
     def host_file(self, data: bytes, size: int | None = None) -> str:
         """Host `data` as a Telegram file; `size` may claim a bigger size (for the 20 MB limit)."""

@@ -1,7 +1,9 @@
 """Chaos suite, load: a burst of preset requests gets only pictures or 503 with Retry-After (never a 5xx
-or a hang), and twenty chats that tap a preset at the same moment each get exactly one result."""
+or a hang), twenty chats that tap a preset at the same moment each get exactly one result, and a huge upload
+does not stall the router."""
 import asyncio
 import io
+import time
 
 import httpx
 import pytest
@@ -51,3 +53,28 @@ def test_twenty_chats_tapping_at_once_each_get_exactly_one_result(bot, fake, dat
         fake.wait_for(lambda c=c: c.photos(), 300, f"chat {c.id}'s result")
     asyncio.run(asyncio.sleep(3))         # time for any duplicate to show up
     assert [len(c.photos()) for c in chats] == [1] * 20
+
+
+def test_a_huge_upload_does_not_stall_the_router(styles_app):
+    """The router decodes in a worker thread, so while a 49.6 MP PNG is decoded and fitted its event loop keeps
+    answering: no health check waits for the decode (on the event loop, one would wait for all of it)."""
+    from tests.chaos.hostile_files import just_under_pixel_cap
+
+    big = just_under_pixel_cap()
+
+    async def probe():
+        async with httpx.AsyncClient(base_url=styles_app["url"], timeout=120) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            started = time.monotonic()
+            upload = asyncio.create_task(client.post("/v1/stylize/vintage?size=64", content=big))
+            waits = []
+            while not upload.done():
+                t = time.monotonic()
+                assert (await client.get("/healthz")).status_code == 200
+                waits.append(time.monotonic() - t)
+            return (await upload), time.monotonic() - started, waits
+
+    response, upload_s, waits = asyncio.run(probe())
+    assert response.status_code == 200
+    assert len(waits) >= 3, f"the upload took {upload_s:.2f}s: too quick to observe"
+    assert max(waits) < upload_s / 2, f"a health check waited {max(waits):.2f}s of the upload's {upload_s:.2f}s"

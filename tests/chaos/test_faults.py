@@ -1,0 +1,113 @@
+"""Chaos suite, faults mid-job: the NST replica killed through Ray, the whole service (both Serve applications)
+restarted, the Bot API unreachable for a minute. Each ends with the result delivered exactly once, or the person
+told what happened, and the chat's next request gets a result.
+
+The NST jobs here are sized (128 px, 80 evaluations) to run for several seconds, so the fault lands while the
+optimizer works on them; each test waits for a progress edit, which the bot only sends once the stream runs."""
+import time
+
+import httpx
+import pytest
+import ray
+from ray import serve
+
+from bot import texts
+from bot.ingress import build_bot_app
+from tests.conftest import deploy_styles_app, free_port, nst_answers_within
+from tests.fake_telegram import FakeTelegram
+from tests.test_bot_e2e import TOKEN, Chat, bot_env, start_nst, wait_statuses
+
+pytestmark = [pytest.mark.serve, pytest.mark.chaos]
+PREFIX = "/telegram-faults"
+APP = "bot-faults"
+
+
+@pytest.fixture(scope="module")
+def fake():
+    f = FakeTelegram(TOKEN).start(free_port())
+    yield f
+    f.stop()
+
+
+@pytest.fixture(scope="module")
+def state_db(tmp_path_factory):
+    return tmp_path_factory.mktemp("faults") / "state.db"
+
+
+def deploy_bot(fake, state_db) -> None:
+    env = bot_env(fake, state_db, STYLEBOT_NST_MAX_SIZE="128", STYLEBOT_NST_MAX_STEPS="80")
+    serve.run(build_bot_app({"env": env}), name=APP, route_prefix=PREFIX)
+
+
+@pytest.fixture(scope="module")
+def bot(styles_app, fake, state_db):
+    deploy_bot(fake, state_db)
+    client = httpx.Client(base_url=styles_app["url"], timeout=30)
+    yield client
+    client.close()
+    serve.delete(APP)
+
+
+@pytest.fixture()
+def chat(bot, fake, data_dir):
+    return Chat(bot, fake, data_dir, prefix=PREFIX)
+
+
+def start_long_nst(chat) -> None:
+    """Start an own-style job and return once the optimizer reports progress on it."""
+    assert nst_answers_within(60), "the optimizer is still busy with an earlier job"
+    start_nst(chat)
+    chat.fake.wait_for(lambda: chat.fake.sent("editMessageText", chat.id), 60, "the first progress edit")
+
+
+def assert_delivered_once_and_usable(chat, state_db, earlier: list[str] | None = None) -> None:
+    call = chat.fake.wait_for(lambda: chat.photos(), 300, "the NST result")[0]
+    assert call.params["caption"] == texts.CAPTION_NST
+    wait_statuses(state_db, chat.id, (earlier or []) + ["done"], timeout=30)
+    time.sleep(3)
+    assert len(chat.photos()) == 1
+    menus = chat.texts().count(texts.CHOOSE_STYLE)           # the chat's next request gets a result
+    chat.send_photo()
+    chat.fake.wait_for(lambda: chat.texts().count(texts.CHOOSE_STYLE) > menus, 60, "the style menu")
+    chat.tap(chat.keyboard()[0]["callback_data"])
+    chat.fake.wait_for(lambda: len(chat.photos()) == 2, 60, "the next result")
+    wait_statuses(state_db, chat.id, (earlier or []) + ["done", "done"], timeout=30)
+    assert TOKEN not in " ".join(chat.texts())
+
+
+def kill_replicas(deployment: str) -> int:
+    """Kill every live replica of a "styles" deployment through Ray, as a crash or an OOM kill would."""
+    names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)
+             if a["name"].startswith(f"SERVE_REPLICA::styles#{deployment}#")]
+    for name in names:
+        ray.kill(ray.get_actor(name, namespace="serve"), no_restart=True)
+    return len(names)
+
+
+def test_the_nst_replica_killed_mid_job_is_run_again_and_delivered_once(chat, state_db):
+    start_long_nst(chat)
+    assert kill_replicas("NSTOptimizer") == 1
+    chat.fake.wait_for(lambda: any(e.params["text"] == texts.INTERRUPTED_RESTARTING
+                                   for e in chat.fake.sent("editMessageText", chat.id)), 60,
+                       "the person told the job starts again")
+    assert_delivered_once_and_usable(chat, state_db)
+
+
+def test_the_whole_service_restarted_mid_nst_resumes_and_delivers_once(chat, fake, state_db):
+    start_long_nst(chat)
+    serve.delete(APP)                  # everything goes away mid-optimisation: the bot...
+    serve.delete("styles")             # ...and the models
+    deploy_styles_app()
+    deploy_bot(fake, state_db)         # the bot comes back and resumes the job from its state store
+    chat.wait_text(texts.RESTARTED_RESUMING)
+    assert_delivered_once_and_usable(chat, state_db)
+
+
+def test_a_minute_without_the_bot_api_delays_the_result_but_delivers_it_once(chat, fake, state_db):
+    start_long_nst(chat)
+    fake.go_offline()                  # connection refused for every call, the result is made meanwhile
+    try:
+        time.sleep(60)
+    finally:
+        fake.go_online()
+    assert_delivered_once_and_usable(chat, state_db)
