@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from deployments.imaging import to_tensor
-from deployments.nst import GatysNST, NSTOptions
-from serve_app.images import decode_image
-from serve_app.weights_store import WeightsStore
+from models.tensors import to_tensor
+from models.nst import GatysNST, NSTOptions
+from models.images import decode_image
+from models.weights_store import WeightsStore
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 

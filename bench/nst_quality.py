@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from deployments.imaging import to_pil
-from deployments.nst import GatysNST, NSTOptions
+from models.tensors import to_pil
+from models.nst import GatysNST, NSTOptions
 from judge import Judge
 from nst_vs_pastiche import SHARED, prepare, run_pastiche
-from serve_app.weights_store import WeightsStore
+from models.weights_store import WeightsStore
 
 OUT = Path(__file__).resolve().parent / "out"
 TILE = 256

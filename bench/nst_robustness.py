@@ -18,9 +18,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from deployments.nst import GatysNST, NSTOptions  # noqa: E402
-from deployments.nst.gatys import CONTENT_LAYER, fit_long_side, resize  # noqa: E402
-from serve_app.weights_store import WeightsStore  # noqa: E402
+from models.nst import GatysNST, NSTOptions  # noqa: E402
+from models.nst.options import CONTENT_LAYER, fit_long_side, resize  # noqa: E402
+from models.weights_store import WeightsStore  # noqa: E402
 from tests.nst_grid import CONTENTS, grid, style_image  # noqa: E402
 
 

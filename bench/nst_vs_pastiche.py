@@ -21,10 +21,10 @@ import torch
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
-from deployments.nst import GatysNST, NSTOptions
-from deployments.nst.gatys import CONTENT_LAYER, STYLE_LAYERS
-from deployments.nst.vgg import CAFFE_MEAN_BGR
-from serve_app.weights_store import WeightsStore
+from models.nst import GatysNST, NSTOptions
+from models.nst.options import CONTENT_LAYER, STYLE_LAYERS
+from models.nst.vgg import CAFFE_MEAN_BGR
+from models.weights_store import WeightsStore
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "images"
 SIZE = 256

@@ -22,17 +22,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
-from deployments.cyclegan.checkpoints import load_generator
-from deployments.cyclegan.generator import ResnetGenerator
-from deployments.cyclegan.inference import GeneratorRunner
-from deployments.cyclegan.training import list_images, load_rgb, mean_grams, resize_long, split_holdout
-from deployments.imaging import to_pil
-from deployments.nst.gatys import CONTENT_LAYER, STYLE_CHANNELS, STYLE_LAYERS
-from deployments.nst.losses import gram
-from deployments.nst.vgg import VGG19Features
-from serve_app import engines
-from serve_app.catalogue import Catalogue
-from serve_app.weights_store import WeightsStore
+from models.cyclegan.checkpoints import load_generator
+from models.cyclegan.network import ResnetGenerator
+from models.cyclegan.inference import GeneratorRunner
+from models.cyclegan.training import list_images, load_rgb, mean_grams, resize_long, split_holdout
+from models.tensors import to_pil
+from models.nst.options import CONTENT_LAYER, STYLE_CHANNELS, STYLE_LAYERS
+from models.nst.losses import gram
+from models.nst.vgg import VGG19Features
+from models import loading
+from models.catalogue import Catalogue
+from models.weights_store import WeightsStore
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 PAINTING_PRESETS = ("monet", "vangogh", "cezanne", "ukiyoe")
@@ -108,7 +108,7 @@ def main() -> None:
         runners[name] = (f"checkpoint {path}", GeneratorRunner(load_generator(ckpt, "stylebot")))
     for status in Catalogue.load().statuses(store):
         if status.name in PAINTING_PRESETS and status.name not in runners and status.available:
-            runners[status.name] = (status.choice.origin, engines.load_preset(store, status))
+            runners[status.name] = (status.choice.origin, loading.load_preset(store, status))
     if not runners:
         raise SystemExit("no painting preset is available: fetch or train one first")
 

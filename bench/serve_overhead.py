@@ -21,12 +21,12 @@ import httpx  # noqa: E402
 import ray  # noqa: E402
 from ray import serve  # noqa: E402
 
-from deployments.imaging import to_pil, to_tensor  # noqa: E402
-from serve_app import engines  # noqa: E402
+from models.tensors import to_pil, to_tensor  # noqa: E402
+from models import loading  # noqa: E402
 from serve_app.builder import build_styles_app  # noqa: E402
-from serve_app.catalogue import Catalogue  # noqa: E402
-from serve_app.images import decode_image, encode_image  # noqa: E402
-from serve_app.weights_store import WeightsStore  # noqa: E402
+from models.catalogue import Catalogue  # noqa: E402
+from models.images import decode_image, encode_image  # noqa: E402
+from models.weights_store import WeightsStore  # noqa: E402
 
 PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "photos" / "kodak_kodim05.jpg"
 SIZE = 512
@@ -63,7 +63,7 @@ def main() -> None:
 
     store = WeightsStore()
     catalogue = Catalogue.load()
-    runner = engines.load_preset(store, catalogue.status(catalogue.get(args.preset), store))
+    runner = loading.load_preset(store, catalogue.status(catalogue.get(args.preset), store))
 
     def direct_once() -> bytes:
         img = decode_image(photo, max_side=SIZE)

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from serve_app.paths import PROJECT_ROOT
+from models.paths import PROJECT_ROOT
 
 TELEGRAM_API = "https://api.telegram.org"
 DEFAULT_STATE_URL = "sqlite:///var/stylebot.db"

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot import redact
 from bot.config import BotSettings
-from serve_app.http_body import read_capped
+from deployments.http_body import read_capped
 
 logger = logging.getLogger("ray.serve")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"

@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from bot import texts
 from bot.jobs import DownloadError, download
-from serve_app.images import ImageError, ImageLimits, decode_image
+from models.images import ImageError, ImageLimits, decode_image
 
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 IMAGE_MIME_TYPES = {"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"}

@@ -1,4 +1,4 @@
-"""The bot's only way to the models: a DeploymentHandle to the "styles" application's Router."""
+"""The bot's only way to the models: a DeploymentHandle to the "styles" application's ingress (StylesIngress)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator

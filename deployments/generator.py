@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 from ray import serve
 
-from deployments.imaging import to_pil, to_tensor
-from deployments.runtime import prepare_torch
-from serve_app.catalogue import Catalogue
-from serve_app.engines import load_preset
-from serve_app.images import encode_image
-from serve_app.weights_store import WeightsStore
+from models.tensors import to_pil, to_tensor
+from models.device import prepare_torch
+from models.catalogue import Catalogue
+from models.loading import load_preset
+from models.images import encode_image
+from models.weights_store import WeightsStore
 
 
 @serve.deployment

@@ -13,14 +13,14 @@ from collections.abc import AsyncIterator
 from PIL import Image
 from ray import serve
 
-from deployments.imaging import to_pil, to_tensor
-from deployments.nst import NSTOptions, StyleNotTransferred
-from deployments.nst.scheduler import NSTScheduler
-from deployments.runtime import prepare_torch
-from serve_app.engines import load_nst
-from serve_app.errors import not_transferred
-from serve_app.images import encode_image
-from serve_app.weights_store import WeightsStore
+from models.tensors import to_pil, to_tensor
+from models.nst import NSTOptions, StyleNotTransferred
+from models.nst.scheduler import NSTScheduler
+from models.device import prepare_torch
+from models.loading import load_nst
+from deployments.http_errors import not_transferred
+from models.images import encode_image
+from models.weights_store import WeightsStore
 
 
 class LRU(OrderedDict):

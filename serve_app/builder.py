@@ -15,8 +15,8 @@ import ray
 from pydantic import BaseModel, Field
 from ray.serve import Application
 
-from serve_app.catalogue import Catalogue
-from serve_app.weights_store import WeightsStore
+from models.catalogue import Catalogue
+from models.weights_store import WeightsStore
 
 logger = logging.getLogger("ray.serve")
 
@@ -27,7 +27,7 @@ class StylesAppArgs(BaseModel):
     # need to leave the 2-core machine room to start more replicas when autoscaling asks.
     nst_cpus: float = 0.2
     generator_cpus: float = 0.1
-    router_cpus: float = 0.1
+    ingress_cpus: float = 0.1
     nst_gpus: float = 0.3
     generator_gpus: float = 0.1
     # NST jobs one replica runs at once (and its max_ongoing_requests). On a CPU a second job only halves the
@@ -88,7 +88,7 @@ def actor_options(gpu: bool, cpus: float, gpus: float) -> dict:
 def build_styles_app(args: dict | None = None) -> Application:
     from deployments.generator import Generator
     from deployments.nst_optimizer import NSTOptimizer
-    from deployments.router import Router
+    from deployments.ingress import StylesIngress
 
     a = StylesAppArgs(**(args or {}))
     gpus = cluster_gpus()
@@ -116,6 +116,6 @@ def build_styles_app(args: dict | None = None) -> Application:
         options = {"max_ongoing_requests": capacity, **a.nst_options}
         nst = NSTOptimizer.options(ray_actor_options=actor_options(gpu, a.nst_cpus, nst_share),
                                    **options).bind(device, capacity=options["max_ongoing_requests"])
-    router = Router.options(ray_actor_options={"num_cpus": a.router_cpus})
-    return router.bind(nst, generators, [s.as_dict() for s in statuses], a.preset_max_side, a.nst_max_side,
+    ingress = StylesIngress.options(ray_actor_options={"num_cpus": a.ingress_cpus})
+    return ingress.bind(nst, generators, [s.as_dict() for s in statuses], a.preset_max_side, a.nst_max_side,
                        a.nst_max_steps)

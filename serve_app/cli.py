@@ -13,10 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from serve_app.images import ImageError, decode_image, encode_image, format_for_path
+from models.images import ImageError, decode_image, encode_image, format_for_path
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2
 EXIT_CANCELLED = 130
 
 
@@ -73,18 +72,19 @@ def _non_negative_float(text: str) -> float:
 
 
 def cmd_stylize(args) -> int:
-    from deployments.imaging import to_pil, to_tensor
-    from deployments.nst import Cancelled, NSTOptions, StyleNotTransferred
-    from serve_app import engines
-    from serve_app.catalogue import Catalogue
+    from models import loading
+    from models.catalogue import Catalogue
+    from models.device import pick_device
+    from models.nst import Cancelled, NSTOptions, StyleNotTransferred
+    from models.tensors import to_pil, to_tensor
+    from models.weights_store import WeightsStore
     from serve_app.progress import ProgressBar
-    from serve_app.weights_store import WeightsStore
 
     try:
         fmt = format_for_path(args.output)
     except ValueError as e:
         raise CliError(str(e)) from None
-    device = engines.pick_device(args.device)
+    device = pick_device(args.device)
     store = WeightsStore()
     started = time.monotonic()
     if args.style:
@@ -97,7 +97,7 @@ def cmd_stylize(args) -> int:
         if not status.available:
             raise CliError(f"style {args.style!r} is unavailable: {status.reason}")
         photo = to_tensor(_decode(args.photo, args.size or 768))
-        result = engines.load_preset(store, status, device)(photo)
+        result = loading.load_preset(store, status, device)(photo)
         what = status.caption
     else:
         options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
@@ -108,7 +108,7 @@ def cmd_stylize(args) -> int:
             raise CliError(str(e)) from None
         photo = to_tensor(_decode(args.photo, max(options.size, 1024)))
         art = to_tensor(_decode(args.style_image, 1024))
-        nst = engines.load_nst(store, device)
+        nst = loading.load_nst(store, device)
         bar = ProgressBar("painting")
         try:
             result = nst.run(photo, art, options, progress=bar.update).image
@@ -132,8 +132,8 @@ def cmd_stylize(args) -> int:
 
 
 def cmd_styles(args) -> int:
-    from serve_app.catalogue import Catalogue
-    from serve_app.weights_store import WeightsStore
+    from models.catalogue import Catalogue
+    from models.weights_store import WeightsStore
 
     store = WeightsStore()
     for st in Catalogue.load().statuses(store):
@@ -146,7 +146,7 @@ def cmd_styles(args) -> int:
 
 
 def cmd_weights_list(args) -> int:
-    from serve_app.weights_store import WeightsStore
+    from models.weights_store import WeightsStore
 
     store = WeightsStore()
     print(f"weights folder: {store.root}" + (f" (mirror: {store.mirror})" if store.mirror else ""))
@@ -159,7 +159,7 @@ def cmd_weights_list(args) -> int:
 
 
 def cmd_weights_fetch(args) -> int:
-    from serve_app.weights_store import WeightsError, WeightsStore
+    from models.weights_store import WeightsError, WeightsStore
 
     store = WeightsStore()
     names = args.names or list(store.manifest)
@@ -181,9 +181,9 @@ def cmd_weights_fetch(args) -> int:
 
 
 def cmd_train_preset(args) -> int:
-    from deployments.cyclegan.training import Trainer, TrainConfig, list_images
-    from serve_app import engines
-    from serve_app.weights_store import WeightsStore
+    from models.cyclegan.training import Trainer, TrainConfig, list_images
+    from models.device import pick_device
+    from models.weights_store import WeightsStore
 
     try:
         photos, paintings = list_images(Path(args.photos)), list_images(Path(args.paintings))
@@ -194,7 +194,7 @@ def cmd_train_preset(args) -> int:
                          content_weight=args.content_weight, tv_weight=args.tv_weight, style_side=args.style_side,
                          checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
                          time_limit=args.time_limit * 60 if args.time_limit else None)
-    device = engines.pick_device(args.device)
+    device = pick_device(args.device)
     trainer = Trainer(config, WeightsStore().load_state_dict("vgg19"), photos, paintings, device,
                       log=lambda m: print(m, flush=True))
     print(f"training {args.name} on {device}: {len(trainer.train_photos)} photos ({len(trainer.eval_photos)} held "
@@ -275,10 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from deployments.nst import Cancelled
-    from serve_app.catalogue import CatalogueError
-    from serve_app.weights_manifest import ManifestError
-    from serve_app.weights_store import WeightsError
+    from models.nst import Cancelled
+    from models.catalogue import CatalogueError
+    from models.weights_manifest import ManifestError
+    from models.weights_store import WeightsError
 
     try:
         return args.func(args)

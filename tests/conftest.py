@@ -17,7 +17,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def store():
     """The real weights store, with the weights every test needs fetched through the manifest."""
-    from serve_app.weights_store import WeightsStore
+    from models.weights_store import WeightsStore
 
     s = WeightsStore()
     for name in ("vgg19", "vintage"):
@@ -32,23 +32,23 @@ def vgg_state(store):
 
 @pytest.fixture(scope="session")
 def nst(vgg_state):
-    from deployments.nst import GatysNST
+    from models.nst import GatysNST
 
     return GatysNST(vgg_state)
 
 
 @pytest.fixture(scope="session")
 def photo():
-    from deployments.imaging import to_tensor
-    from serve_app.images import decode_image
+    from models.tensors import to_tensor
+    from models.images import decode_image
 
     return to_tensor(decode_image((DATA / "kodim23.jpg").read_bytes(), max_side=128))
 
 
 @pytest.fixture(scope="session")
 def painting():
-    from deployments.imaging import to_tensor
-    from serve_app.images import decode_image
+    from models.tensors import to_tensor
+    from models.images import decode_image
 
     return to_tensor(decode_image((DATA / "starry_night.jpg").read_bytes(), max_side=256))
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from deployments.imaging import to_tensor
+from models.tensors import to_tensor
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 

@@ -28,8 +28,8 @@ def test_every_replica_the_autoscaler_may_ask_for_fits_on_the_gpus(presets, gpus
 def test_the_config_files_shares_fit_one_gpu():
     import yaml
 
-    from serve_app.catalogue import Catalogue
-    from serve_app.paths import PROJECT_ROOT
+    from models.catalogue import Catalogue
+    from models.paths import PROJECT_ROOT
 
     app = yaml.safe_load((PROJECT_ROOT / "serve_config.yaml").read_text())["applications"][0]["args"]
     a = StylesAppArgs(**app)

@@ -1,8 +1,8 @@
 import torch
 
-from serve_app import engines
-from serve_app.catalogue import Catalogue
-from serve_app.weights_store import WeightsStore
+from models import loading
+from models.catalogue import Catalogue
+from models.weights_store import WeightsStore
 from tests.upstream_layout import upstream_generator_state
 
 PAINTINGS = ("monet", "vangogh", "cezanne", "ukiyoe")
@@ -34,5 +34,5 @@ def test_official_weights_from_a_mirror_make_a_preset_available(tmp_path):
     store.fetch("monet")
     status = Catalogue.load().status(Catalogue.load().get("monet"), store)
     assert status.available and status.caption == "Monet (official CycleGAN)"
-    runner = engines.load_preset(store, status)
+    runner = loading.load_preset(store, status)
     assert runner(torch.rand(3, 40, 40)).shape == (3, 40, 40)

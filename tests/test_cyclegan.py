@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from deployments.cyclegan import CheckpointError, GeneratorRunner, ResnetGenerator, load_generator
-from deployments.cyclegan.inference import pad_to_multiple
+from models.cyclegan import CheckpointError, GeneratorRunner, ResnetGenerator, load_generator
+from models.cyclegan.inference import pad_to_multiple
 from tests.upstream_layout import upstream_generator_state
 
 

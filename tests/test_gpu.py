@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from deployments.cyclegan.checkpoints import load_generator
-from deployments.cyclegan.inference import GeneratorRunner
-from deployments.cyclegan.training import Trainer, TrainConfig
-from deployments.nst import GatysNST, NSTOptions
-from serve_app.weights_store import WeightsStore
+from models.cyclegan.checkpoints import load_generator
+from models.cyclegan.inference import GeneratorRunner
+from models.cyclegan.training import Trainer, TrainConfig
+from models.nst import GatysNST, NSTOptions
+from models.weights_store import WeightsStore
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 PRESETS = Path(__file__).resolve().parents[1] / "weights" / "presets"
@@ -69,3 +69,13 @@ def test_training_on_cuda_lowers_the_loss(tmp_path, data_dir, vgg19):
     after = torch.load(final, weights_only=True)["training"]["evaluation"]
     assert sum(after.values()) < sum(before.values())
     assert next(trainer.net.parameters()).is_cuda
+
+
+def test_engines_switch_the_cuda_fast_paths_on_only_while_they_compute(vgg19, photo, painting):
+    flags = lambda: (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,  # noqa: E731
+                     torch.backends.cudnn.benchmark)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.benchmark = False
+    GatysNST(vgg19, "cuda").run(photo, painting, NSTOptions(steps=5))
+    checkpoint = torch.load(PRESETS / "monet.pth", map_location="cpu", weights_only=True)
+    GeneratorRunner(load_generator(checkpoint, "stylebot"), device="cuda")(photo)
+    assert flags() == (False, False, False)

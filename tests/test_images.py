@@ -3,8 +3,8 @@ import io
 import pytest
 from PIL import Image
 
-from serve_app.images import (ImageLimits, ImageTooLarge, ImageTooSmall, NotAnImage, UnreadableImage,
-                              UnsupportedFormat, decode_image, encode_image, format_for_path)
+from models.images import (ImageLimits, ImageTooLarge, ImageTooSmall, NotAnImage, UnreadableImage,
+                          UnsupportedFormat, decode_image, encode_image, format_for_path)
 from tests.crafted_images import png_header_only
 
 

@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from deployments.nst.lbfgs import GIVE_UP_AFTER, GuardedLBFGS
+from models.nst.lbfgs import GIVE_UP_AFTER, GuardedLBFGS
 
 
 def minimise(f, x0: torch.Tensor, evaluations: int, history_size: int = 10):

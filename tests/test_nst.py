@@ -3,9 +3,9 @@ import threading
 import pytest
 import torch
 
-from deployments.nst import Cancelled, NSTOptions
-from deployments.nst import colour
-from deployments.nst.gatys import CONTENT_LAYER, level_budgets, level_sizes
+from models.nst import Cancelled, NSTOptions
+from models.nst import colour
+from models.nst.options import CONTENT_LAYER, level_budgets, level_sizes
 
 FAST = NSTOptions(size=128, steps=60, min_level_side=64)
 
@@ -127,8 +127,8 @@ def test_level_schedule():
 def test_the_reported_no_op_is_painted_now(nst, data_dir):
     # kodim23 x The Starry Night at 192 px: plain L-BFGS overshot on its third evaluation (9.6e6 -> 2.3e26),
     # then sat still and stopped after 12 evaluations with the photo unchanged.
-    from deployments.imaging import to_tensor
-    from serve_app.images import decode_image
+    from models.tensors import to_tensor
+    from models.images import decode_image
 
     photo = to_tensor(decode_image((data_dir / "kodim23.jpg").read_bytes(), max_side=192))
     painting = to_tensor(decode_image((data_dir / "starry_night.jpg").read_bytes(), max_side=512))
@@ -145,7 +145,7 @@ def test_the_reported_no_op_is_painted_now(nst, data_dir):
 
 
 def test_a_result_that_is_still_the_photo_raises_a_typed_error(nst, photo, painting):
-    from deployments.nst import StyleNotTransferred
+    from models.nst import StyleNotTransferred
 
     with pytest.raises(StyleNotTransferred) as e:
         nst.run(photo, painting, NSTOptions(size=128, steps=1))
@@ -172,5 +172,5 @@ def test_a_time_limit_ends_the_run_early_with_a_checked_result(nst, photo, paint
 
 
 def photo_at(photo, side):
-    from deployments.nst.gatys import fit_long_side, resize
+    from models.nst.options import fit_long_side, resize
     return resize(photo[None], fit_long_side(tuple(photo.shape[-2:]), side))[0]

@@ -4,9 +4,9 @@ cancelled job) stops there while the others finish."""
 import pytest
 import torch
 
-from deployments.imaging import to_tensor
-from deployments.nst import NSTOptions
-from serve_app.images import decode_image
+from models.tensors import to_tensor
+from models.nst import NSTOptions
+from models.images import decode_image
 
 
 def load(data_dir, name, side):

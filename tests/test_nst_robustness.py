@@ -4,8 +4,8 @@ visibly change the photo. The same grid up to 384 px is bench/nst_robustness.py.
 import pytest
 import torch
 
-from deployments.nst import NSTOptions
-from deployments.nst.gatys import CONTENT_LAYER, fit_long_side, resize
+from models.nst import NSTOptions
+from models.nst.options import CONTENT_LAYER, fit_long_side, resize
 from tests.nst_grid import CONTENTS, grid, style_image
 
 pytestmark = pytest.mark.slow

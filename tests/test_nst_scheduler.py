@@ -3,8 +3,8 @@ import threading
 
 import pytest
 
-from deployments.nst import NSTOptions, StyleNotTransferred
-from deployments.nst.scheduler import NSTScheduler
+from models.nst import NSTOptions, StyleNotTransferred
+from models.nst.scheduler import NSTScheduler
 from tests.test_nst_batch import jobs  # noqa: F401 - the fixture
 
 

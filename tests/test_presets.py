@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from deployments.cyclegan.checkpoints import load_generator
-from deployments.cyclegan.inference import GeneratorRunner
-from serve_app import engines
-from serve_app.catalogue import Catalogue
-from serve_app.weights_manifest import RepoSource, WeightSpec
-from serve_app.weights_store import WeightsStore, sha256_file
+from models.cyclegan.checkpoints import load_generator
+from models.cyclegan.inference import GeneratorRunner
+from models import loading
+from models.catalogue import Catalogue
+from models.weights_manifest import RepoSource, WeightSpec
+from models.weights_store import WeightsStore, sha256_file
 from tests.upstream_layout import upstream_generator_state
 
 PAINTINGS = ("monet", "vangogh", "cezanne", "ukiyoe")
@@ -52,7 +52,7 @@ def test_official_weights_win_when_present(tmp_path, store):
     assert status.choice.weights == "vangogh" and status.caption == "Van Gogh (official CycleGAN)"
     monet = catalogue.status(catalogue.get("monet"), both)
     assert not monet.available and "stylebot weights fetch stylebot_monet" in monet.reason
-    runner = engines.load_preset(both, status)
+    runner = loading.load_preset(both, status)
     assert runner(torch.rand(3, 36, 52)).shape == (3, 36, 52)
 
 

@@ -177,7 +177,7 @@ def test_nst_that_leaves_the_photo_unchanged_is_422_never_an_image(http, data_di
 
 
 def test_handle_nst_refusal_is_typed(app, data_dir):
-    from serve_app.errors import ServiceError
+    from deployments.http_errors import ServiceError
 
     gen = app["handle"].options(stream=True).nst.remote(photo_bytes(data_dir), photo_bytes(data_dir, "wave.jpg"),
                                                          {"size": 64, "steps": 1})
@@ -208,7 +208,7 @@ def test_handle_lists_and_stylizes(app, data_dir):
 
 
 def test_handle_errors_are_typed(app):
-    from serve_app.errors import ServiceError
+    from deployments.http_errors import ServiceError
 
     with pytest.raises(ServiceError) as e:
         app["handle"].stylize.remote("vintage", b"not an image").result()
@@ -253,8 +253,8 @@ def test_back_pressure_is_503_with_retry_after(app, http, data_dir):
 
 
 def test_concurrent_requests_are_batched_and_equal_single_results(app, data_dir):
-    from deployments.imaging import to_tensor
-    from serve_app.images import decode_image
+    from models.tensors import to_tensor
+    from models.images import decode_image
 
     h = app["handle"]
     photo = photo_bytes(data_dir)
@@ -274,7 +274,7 @@ def test_concurrent_requests_are_batched_and_equal_single_results(app, data_dir)
 def test_back_pressure_is_recognised_however_wrapped():
     from ray.serve.exceptions import BackPressureError
 
-    from deployments.router import is_back_pressure
+    from deployments.ingress import is_back_pressure
 
     bp = BackPressureError(num_queued_requests=1, max_queued_requests=1)
     wrapped = RuntimeError("task failed")

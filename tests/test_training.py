@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from deployments.cyclegan import load_generator
-from deployments.cyclegan.training import Trainer, TrainConfig, list_images, split_holdout
+from models.cyclegan import load_generator
+from models.cyclegan.training import Trainer, TrainConfig, list_images, split_holdout
 from serve_app.cli import main
-from serve_app.weights_manifest import WeightSpec
-from serve_app.weights_store import WeightsStore
+from models.weights_manifest import WeightSpec
+from models.weights_store import WeightsStore
 
 
 def tiny_config(**kw):
@@ -101,3 +101,13 @@ def test_start_from_fine_tunes_a_shipped_preset_and_refuses_another_architecture
     assert main(["train-preset", "tiny", "--paintings", str(data_dir), "--photos", str(data_dir), "--out",
                  str(tmp_path / "c"), "--steps", "1", "--crop", "48", "--width", "16", "--blocks", "2",
                  "--start-from", str(first)]) == 1
+
+
+def test_a_seeded_trainer_leaves_the_callers_random_numbers_alone(data_dir, vgg_state):
+    torch.manual_seed(1234)
+    expected = torch.rand(4)
+    torch.manual_seed(1234)
+    a = Trainer(tiny_config(holdout=0.0), vgg_state, [data_dir / "kodim23.jpg"], [data_dir / "wave.jpg"], log=print)
+    assert torch.equal(torch.rand(4), expected)
+    b = Trainer(tiny_config(holdout=0.0), vgg_state, [data_dir / "kodim23.jpg"], [data_dir / "wave.jpg"], log=print)
+    assert all(torch.equal(p, q) for p, q in zip(a.net.parameters(), b.net.parameters()))  # still seeded

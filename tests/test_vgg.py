@@ -1,7 +1,7 @@
 import torch
 import torch.nn.functional as F
 
-from deployments.nst.vgg import CAFFE_MEAN_BGR, VGG19Features, decode_quantized, layer_names
+from models.nst.vgg import CAFFE_MEAN_BGR, VGG19Features, decode_quantized, layer_names
 
 
 def test_decoding_matches_a_reference_decode(vgg_state):

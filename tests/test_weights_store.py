@@ -6,8 +6,8 @@ import threading
 import pytest
 import torch
 
-from serve_app.weights_manifest import UrlSource, WeightSpec, load_manifest
-from serve_app.weights_store import WeightsError, WeightsStore
+from models.weights_manifest import UrlSource, WeightSpec, load_manifest
+from models.weights_store import WeightsError, WeightsStore
 from tests.upstream_layout import upstream_generator_state
 
 

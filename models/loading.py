@@ -1,24 +1,10 @@
 """Builds the torch engines from the weights store: the Gatys optimizer and one runner per preset."""
 from __future__ import annotations
 
-import torch
-
-from deployments.cyclegan import GeneratorRunner, load_generator
-from deployments.nst import GatysNST
-from serve_app.catalogue import PresetStatus
-from serve_app.weights_store import WeightsError, WeightsStore
-
-
-def pick_device(accelerator: str = "auto") -> str:
-    if accelerator not in ("auto", "cpu", "gpu", "cuda"):
-        raise ValueError(f"accelerator must be auto, cpu or gpu, not {accelerator!r}")
-    if accelerator == "cpu":
-        return "cpu"
-    if torch.cuda.is_available():
-        return "cuda"
-    if accelerator == "auto":
-        return "cpu"
-    raise RuntimeError("a GPU was asked for but torch sees none")
+from models.catalogue import PresetStatus
+from models.cyclegan import GeneratorRunner, load_generator
+from models.nst import GatysNST
+from models.weights_store import WeightsError, WeightsStore
 
 
 def load_nst(store: WeightsStore, device: str = "cpu") -> GatysNST:

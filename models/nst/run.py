@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from deployments.nst import colour
-from deployments.nst.lbfgs import GuardedLBFGS
-from deployments.nst.options import (CONTENT_LAYER, MIN_SIDE, NSTOptions, NSTResult, StyleNotTransferred,
-                                     fit_long_side, level_budgets, level_sizes, resize)
-from deployments.nst.pyramid import Pyramid
+from models.nst import colour
+from models.nst.lbfgs import GuardedLBFGS
+from models.nst.options import (MIN_SIDE, NSTOptions, NSTResult, StyleNotTransferred, fit_long_side, level_budgets,
+                                level_sizes, resize)
+from models.nst.pyramid import Pyramid
 
 if TYPE_CHECKING:
-    from deployments.nst.gatys import GatysNST
+    from models.nst.gatys import GatysNST
 
 START_JITTER = 0.03   # amplitude of the start's jitter for a non-zero seed (init="content")
 

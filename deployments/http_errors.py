@@ -1,7 +1,7 @@
 """Errors the styles service returns to its callers, over HTTP (status + JSON body) and through handles."""
 from __future__ import annotations
 
-from serve_app.images import ImageError, ImageTooLarge, NotAnImage, UnsupportedFormat
+from models.images import ImageError, ImageTooLarge, NotAnImage, UnsupportedFormat
 
 
 class ServiceError(Exception):

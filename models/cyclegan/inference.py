@@ -2,12 +2,11 @@
 of same-size images, bf16 autocast and channels_last on CUDA."""
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import torch
 import torch.nn.functional as F
 
-from deployments.cyclegan.generator import ResnetGenerator
+from models.cyclegan.network import ResnetGenerator
+from models.device import CudaFastPath
 
 MULTIPLE = 4  # two stride-2 downsamplings
 
@@ -27,10 +26,8 @@ class GeneratorRunner:
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
         self.half = self.cuda if half is None else half
-        self.net = net.to(self.device).eval()
-        if self.cuda:
-            self.net = self.net.to(memory_format=torch.channels_last)
-            torch.backends.cudnn.benchmark = True
+        self.fast = CudaFastPath(self.device, tf32=False)
+        self.net = self.fast.module(net.to(self.device).eval())
 
     @torch.inference_mode()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
@@ -39,11 +36,8 @@ class GeneratorRunner:
         x = images[None] if single else images
         x = x.to(self.device, torch.float32) * 2 - 1
         x, (h, w) = pad_to_multiple(x)
-        if self.cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.half else nullcontext()
-        with amp:
-            y = self.net(x)
+        with self.fast.maths(), self.fast.autocast(self.half):
+            y = self.net(self.fast.tensor(x))
         y = ((y[..., :h, :w].float() + 1) / 2).clamp(0, 1).cpu()
         return y[0] if single else y
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import yaml
 
-from serve_app import paths
-from serve_app.weights_store import WeightsStore
+from models import paths
+from models.weights_store import WeightsStore
 
 
 @dataclass(frozen=True)
 class WeightsChoice:
     weights: str   # a name in the weights manifest
-    adapter: str   # a checkpoint adapter in deployments.cyclegan
+    adapter: str   # a checkpoint adapter in models.cyclegan
     origin: str    # shown to people: where these weights come from
 
 

@@ -18,17 +18,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping
-from contextlib import nullcontext
 
 import torch
 
-from deployments.nst import colour
-from deployments.nst.losses import content_loss, gram, style_loss, total_variation
-from deployments.nst.options import (CONTENT_LAYER, STYLE_CHANNELS, STYLE_LAYERS, Cancelled, NSTOptions,  # noqa: F401
-                                     NSTResult, StyleNotTransferred, fit_long_side, level_budgets, level_sizes,
-                                     resize)
-from deployments.nst.run import LevelFn, NSTRun, ProgressFn
-from deployments.nst.vgg import VGG19Features
+from models.device import CudaFastPath
+from models.nst import colour
+from models.nst.losses import content_loss, gram, style_loss, total_variation
+from models.nst.options import CONTENT_LAYER, STYLE_LAYERS, Cancelled, NSTOptions, NSTResult, resize
+from models.nst.run import LevelFn, NSTRun, ProgressFn
+from models.nst.vgg import VGG19Features
 
 
 class GatysNST:
@@ -37,22 +35,15 @@ class GatysNST:
     def __init__(self, vgg_state: dict, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
-        self.vgg = VGG19Features(vgg_state, STYLE_LAYERS + (CONTENT_LAYER,)).to(self.device)
-        if self.cuda:
-            # Fast paths that keep quality: NHWC convs, TF32 matmuls, bf16 activations; Grams stay fp32.
-            self.vgg = self.vgg.to(memory_format=torch.channels_last)
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-            torch.backends.cudnn.benchmark = True
+        # Fast paths that keep quality on a GPU: NHWC convs, TF32 maths, bf16 activations; Grams stay fp32.
+        self.fast = CudaFastPath(self.device)
+        self.vgg = self.fast.module(VGG19Features(vgg_state, STYLE_LAYERS + (CONTENT_LAYER,)).to(self.device))
 
     def _features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        if self.cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else nullcontext()
-        with amp:
-            return self.vgg(x)
+        with self.fast.maths(), self.fast.autocast():
+            return self.vgg(self.fast.tensor(x))
 
     @torch.no_grad()
     def content_features(self, image: torch.Tensor) -> torch.Tensor:
@@ -118,7 +109,8 @@ class GatysNST:
             tv = o.tv_weight * total_variation(x.float())
             losses.append(c + s + tv)
             parts.append({"content": c, "style": s, "tv": tv})
-        torch.stack(losses).sum().backward()  # runs are independent: each run's gradient is its own loss's
+        with self.fast.maths():
+            torch.stack(losses).sum().backward()  # runs are independent: each run's gradient is its own loss's
         values = torch.stack([torch.stack([loss, p["content"], p["style"], p["tv"]])
                               for loss, p in zip(losses, parts)]).detach().cpu().tolist()  # one host sync
         for r, (loss, c, s, tv) in zip(runs, values):

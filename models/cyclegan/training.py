@@ -18,11 +18,12 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
-from deployments.cyclegan.generator import ResnetGenerator
-from deployments.imaging import to_tensor
-from deployments.nst.gatys import STYLE_CHANNELS, STYLE_LAYERS
-from deployments.nst.losses import gram, total_variation
-from deployments.nst.vgg import VGG19Features
+from models.cyclegan.network import ResnetGenerator
+from models.device import CudaFastPath
+from models.nst.losses import gram, total_variation
+from models.nst.options import STYLE_CHANNELS, STYLE_LAYERS
+from models.nst.vgg import VGG19Features
+from models.tensors import to_tensor
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
@@ -143,17 +144,17 @@ class Trainer:
                  device: str = "cpu", log: Callable[[str], None] = print):
         self.config, self.device, self.log = config, torch.device(device), log
         self.cuda = self.device.type == "cuda"
-        torch.manual_seed(config.seed)
         self.rng = random.Random(config.seed)
         self.train_photos, self.eval_photos = split_holdout(photos, config.holdout)
         if not self.train_photos:
             raise ValueError("no training photos left after the hold-out")
-        self.net = ResnetGenerator(ngf=config.ngf, n_blocks=config.n_blocks, affine=True).to(self.device)
-        self.loss = PerceptualLoss(vgg_state, config).to(self.device)
-        if self.cuda:
-            self.net = self.net.to(memory_format=torch.channels_last)
-            self.loss = self.loss.to(memory_format=torch.channels_last)
-            torch.backends.cudnn.benchmark = True
+        with torch.random.fork_rng(devices=[]):  # a seeded initialisation that leaves the caller's RNG alone
+            torch.manual_seed(config.seed)
+            net = ResnetGenerator(ngf=config.ngf, n_blocks=config.n_blocks, affine=True)
+            loss = PerceptualLoss(vgg_state, config)
+        self.fast = CudaFastPath(self.device, tf32=False)
+        self.net = self.fast.module(net.to(self.device))
+        self.loss = self.fast.module(loss.to(self.device))
         self.loss.set_style([load_rgb(p) for p in paintings], config.style_side or 2 * config.crop)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.step = 0
@@ -170,18 +171,18 @@ class Trainer:
     def batch(self) -> torch.Tensor:
         paths = [self.rng.choice(self.train_photos) for _ in range(self.config.batch_size)]
         x = torch.stack([random_crop(self.photo(p), self.config.crop, self.rng) for p in paths])
-        return x.contiguous(memory_format=torch.channels_last) if self.cuda else x
+        return self.fast.tensor(x)
 
     def train_step(self) -> dict[str, float]:
         self.net.train()
         photo = self.batch()
-        amp = torch.autocast("cuda", dtype=torch.bfloat16) if self.cuda else torch.autocast("cpu", enabled=False)
-        with amp:
-            out = (self.net(photo * 2 - 1).float() + 1) / 2
-            loss, parts = self.loss(out, photo)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        with self.fast.maths():
+            with self.fast.autocast():
+                out = (self.net(photo * 2 - 1).float() + 1) / 2
+                loss, parts = self.loss(out, photo)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
         self.step += 1
         self.history.append(float(loss.detach()))
         return {"loss": float(loss.detach()), **{k: float(v.detach()) for k, v in parts.items()}}

@@ -16,10 +16,10 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from deployments.nst.options import MIN_SIDE, NSTOptions
-from serve_app.errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
-from serve_app.http_body import read_capped
-from serve_app.images import ImageError, ImageLimits, decode_image, encode_image
+from models.nst.options import MIN_SIDE, NSTOptions
+from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
+from deployments.http_body import read_capped
+from models.images import ImageError, ImageLimits, decode_image, encode_image
 
 logger = logging.getLogger("ray.serve")
 MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -96,7 +96,7 @@ def error_response(e: ServiceError) -> JSONResponse:
 
 
 @serve.deployment
-class Router:
+class StylesIngress:
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
                  preset_max_side: int = 1024, nst_max_side: int = 1024, nst_max_steps: int = 1000):
         self.nst_handle = nst.options(stream=True) if nst is not None else None

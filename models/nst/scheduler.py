@@ -16,9 +16,9 @@ from collections.abc import Callable, MutableMapping
 
 import torch
 
-from deployments.nst.gatys import GatysNST
-from deployments.nst.options import NSTOptions
-from deployments.nst.run import NSTRun
+from models.nst.gatys import GatysNST
+from models.nst.options import NSTOptions
+from models.nst.run import NSTRun
 
 logger = logging.getLogger(__name__)
 EventFn = Callable[[dict], None]

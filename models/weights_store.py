@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from serve_app import paths
-from serve_app.weights_manifest import WeightSpec, load_manifest
+from models import paths
+from models.weights_manifest import WeightSpec, load_manifest
 
 PINS_FILE = "pins.json"
 _HASH_CHUNK = 1 << 20
@@ -135,7 +135,7 @@ class WeightsStore:
     # -- fetch ------------------------------------------------------------------------------------------
     def fetch(self, name: str, log: Callable[[str], None] = lambda _: None) -> Path:
         """Fetch `name` from the mirror or its sources unless a verified copy is already present."""
-        from serve_app import weights_fetch
+        from models import weights_fetch
 
         st = self.status(name)
         if st.present:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import torch
-
-from deployments.cyclegan.generator import ResnetGenerator
+from models.cyclegan.network import ResnetGenerator
 
 
 class CheckpointError(ValueError):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from serve_app import paths
+from models import paths
 
 
 @dataclass(frozen=True)
