@@ -19,7 +19,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models.nst import GatysNST, NSTOptions  # noqa: E402
-from models.nst.options import CONTENT_LAYER, fit_long_side, resize  # noqa: E402
+from models.nst.options import CONTENT_LAYER  # noqa: E402
+from models.tensors import resize_long_side  # noqa: E402
 from models.weights_store import WeightsStore  # noqa: E402
 from tests.nst_grid import CONTENTS, grid, style_image  # noqa: E402
 
@@ -40,7 +41,7 @@ def main() -> None:
     for case in grid(sizes)[args.start: args.cases]:
         content, painting = CONTENTS[case.content](), style_image(case.style)
         options = NSTOptions(size=case.size, steps=args.steps, min_style_drop=0)  # measured here, not raised
-        photo = resize(content[None], fit_long_side(tuple(content.shape[-2:]), case.size))
+        photo = resize_long_side(content, case.size)[None]
         with torch.no_grad():
             target = nst._features(photo)[CONTENT_LAYER]
             grams = nst.style_grams(painting, tuple(photo.shape[-2:]), options)

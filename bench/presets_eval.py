@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw
 from models.cyclegan.checkpoints import load_generator
 from models.cyclegan.network import ResnetGenerator
 from models.cyclegan.inference import GeneratorRunner
-from models.cyclegan.training import list_images, load_rgb, mean_grams, resize_long, split_holdout
-from models.tensors import to_pil
+from models.cyclegan.training import list_images, load_rgb, mean_grams, split_holdout
+from models.tensors import resize_long_side, to_pil
 from models.nst.options import CONTENT_LAYER, STYLE_CHANNELS, STYLE_LAYERS
 from models.nst.losses import gram
 from models.nst.vgg import VGG19Features
@@ -114,18 +114,18 @@ def main() -> None:
 
     all_held_out = split_holdout(list_images(args.photos), 0.1)[1]
     held_out = all_held_out[:args.limit]
-    photos = [resize_long(load_rgb(p), args.side) for p in held_out]
+    photos = [resize_long_side(load_rgb(p), args.side, "bilinear") for p in held_out]
     photo_feats = [metrics.features(p) for p in photos]
     print(f"{len(photos)} held-out photos at {args.side} px; presets: {', '.join(runners)}")
     sheet_files = ([p for p in all_held_out if p.name.startswith(REDISTRIBUTABLE)][:args.sheet_photos]
                    or held_out[:args.sheet_photos])
-    sheet_inputs = [resize_long(load_rgb(p), args.side) for p in sheet_files]
+    sheet_inputs = [resize_long_side(load_rgb(p), args.side, "bilinear") for p in sheet_files]
 
     results, sheet_rows = [], [("input", sheet_inputs)]
     for name, (origin, runner) in runners.items():
         files = list_images(args.paintings / name)
         files = files[::max(1, len(files) // args.max_paintings)][:args.max_paintings]
-        paintings = [resize_long(load_rgb(p), args.side) for p in files]
+        paintings = [resize_long_side(load_rgb(p), args.side, "bilinear") for p in files]
         grams = mean_grams(metrics.vgg, paintings)
         outputs = [runner(p) for p in photos]
         out_feats = [metrics.features(o) for o in outputs]

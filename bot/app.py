@@ -89,6 +89,7 @@ class BotApp:
         self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v})
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
+        self.dp["files"] = self.runner.files
         self.chat_locks = ChatLocks()
         self.flood = FloodGate()
         self.background: set[asyncio.Task] = set()

@@ -12,11 +12,11 @@ from starlette.responses import JSONResponse, Response
 
 from bot import redact
 from bot.config import BotSettings
+from bot.limits import MAX_UPDATE_BYTES
 from deployments.http_body import read_capped
 
 logger = logging.getLogger("ray.serve")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
-MAX_UPDATE_BYTES = 1024 * 1024   # real updates are a few KB; Telegram's largest carry long texts and entities
 
 
 @serve.deployment(

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import asyncio
 
-from aiogram import Bot
 from aiogram.types import Message
 
 from bot import texts
-from bot.jobs import DownloadError, download
+from bot.files import DownloadError, TelegramFiles
+from bot.limits import TELEGRAM_DOWNLOAD_BYTES
 from models.images import ImageError, ImageLimits, decode_image
 
-TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 IMAGE_MIME_TYPES = {"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"}
 LIMITS = ImageLimits()
 
@@ -32,17 +31,17 @@ def image_reference(message: Message) -> tuple[str, int | None] | None:
     return None
 
 
-async def checked_image(bot: Bot, message: Message) -> str:
+async def checked_image(files: TelegramFiles, message: Message) -> str:
     """The image's file_id, after downloading and decoding it once: a broken or oversized image is refused now,
     not after the person has picked a style."""
     ref = image_reference(message)
     if ref is None:
         raise Refusal(texts.ASK_PHOTO)
     file_id, size = ref
-    if size is not None and size > TELEGRAM_DOWNLOAD_LIMIT:
+    if size is not None and size > TELEGRAM_DOWNLOAD_BYTES:
         raise Refusal(texts.FILE_TOO_BIG)
     try:
-        data = await download(bot, file_id)
+        data = await files.get(file_id)
     except DownloadError as e:
         raise Refusal(texts.FILE_TOO_BIG if str(e) == "too_big" else texts.DOWNLOAD_FAILED) from None
     try:

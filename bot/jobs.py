@@ -7,7 +7,6 @@ meantime fails that move and its result is dropped.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -18,36 +17,22 @@ from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramFo
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from bot import texts
+from bot.files import DownloadError, TelegramFiles
 from bot.keyboards import content_tag, retry_keyboard
+from bot.limits import ALBUM_MAX, BUSY_RETRY_S, DELIVERY_PATIENCE_S
 from bot.state import Job, StateStore
 from bot.styles_client import INTERRUPTED, StylesClient, StylesError
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
-ALBUM_MAX = 10                            # Telegram's limit on one media group
 Step = Callable[[], Awaitable[None]]      # one message of a delivery
-
-
-class DownloadError(Exception):
-    """A Telegram file could not be fetched. Never carries the file URL: it contains the bot token."""
-
-
-async def download(bot: Bot, file_id: str) -> bytes:
-    try:
-        buffer = await bot.download(file_id)
-    except TelegramBadRequest as e:
-        if "too big" in e.message.lower():
-            raise DownloadError("too_big") from None
-        raise DownloadError("bad_request") from None
-    except Exception as e:  # aiohttp errors quote the URL, and so the token: keep only the type
-        raise DownloadError(type(e).__name__) from None
-    return buffer.getvalue() if isinstance(buffer, io.BytesIO) else bytes(buffer)
 
 
 class JobRunner:
     def __init__(self, bot: Bot, store: StateStore, styles: StylesClient, progress_interval: float = 3.0,
-                 nst_caps: dict[str, int] | None = None, delivery_patience: float = 300.0,
-                 delivery_retry_interval: float = 10.0):
+                 nst_caps: dict[str, int] | None = None, delivery_patience: float = DELIVERY_PATIENCE_S,
+                 delivery_retry_interval: float = 10.0, files: TelegramFiles | None = None):
         self.bot, self.store, self.styles = bot, store, styles
+        self.files = files or TelegramFiles(bot)
         self.progress_interval = progress_interval
         self.delivery_patience = delivery_patience      # how long a finished result waits out a Bot API outage
         self.delivery_retry_interval = delivery_retry_interval
@@ -105,7 +90,7 @@ class JobRunner:
         if not self.store.move_job(job.id, "running", ("queued", "running")):
             return
         try:
-            content = await download(self.bot, job.content_file_id)
+            content = await self.files.get(job.content_file_id)
             await self._paint(job, content)
         except asyncio.CancelledError:
             raise
@@ -238,7 +223,7 @@ class JobRunner:
                             + [left_out])
 
     async def _run_nst(self, job: Job, content: bytes) -> None:
-        style = await download(self.bot, job.style_file_id)
+        style = await self.files.get(job.style_file_id)
         if job.progress_message_id is None:
             msg = await self.bot.send_message(job.chat_id, texts.NST_STARTED)
             job.progress_message_id = msg.message_id
@@ -280,7 +265,7 @@ BAD_IMAGE_CODES = {"not_an_image", "unsupported_format", "unreadable_image", "im
 def refusal_text(e: StylesError) -> str:
     """What the person reads when the styles app refuses a job."""
     if e.code == "busy":
-        return texts.BUSY.format(seconds=e.retry_after or 30)
+        return texts.BUSY.format(seconds=e.retry_after or BUSY_RETRY_S)
     if e.code == "nst_unavailable":
         return texts.UNAVAILABLE
     if e.code == NOT_TRANSFERRED:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
 from ray.serve.exceptions import ReplicaUnavailableError
 
+from bot.limits import BUSY_RETRY_S
+
 INTERRUPTED = "interrupted"
 # The replica serving the call died (killed, crashed, its node gone): Serve starts another, so a retry can work.
 REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavailableError)
@@ -31,7 +33,7 @@ def as_styles_error(e: BaseException) -> StylesError | None:
     if isinstance(e, REPLICA_LOST):
         return StylesError(INTERRUPTED, "The painting service restarted while working on your picture.")
     if type(e).__name__ == "BackPressureError" or type(getattr(e, "cause", None)).__name__ == "BackPressureError":
-        return StylesError("busy", "The painting service is busy.", 30)
+        return StylesError("busy", "The painting service is busy.", BUSY_RETRY_S)
     return None
 
 

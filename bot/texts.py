@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from html import escape
 
-MAX_DOWNLOAD_MB = 20
+from bot.limits import TELEGRAM_DOWNLOAD_BYTES
+
+MAX_DOWNLOAD_MB = TELEGRAM_DOWNLOAD_BYTES // (1024 * 1024)
 
 
 def start(first_name: str | None) -> str:

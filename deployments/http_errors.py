@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from models.images import ImageError, ImageTooLarge, NotAnImage, UnsupportedFormat
+from models.limits import RETRY_AFTER_S
 
 
 class ServiceError(Exception):
@@ -42,7 +43,7 @@ def from_image_error(e: ImageError) -> BadInput:
 
 
 def busy(what: str) -> ServiceBusy:
-    return ServiceBusy("busy", f"The {what} is busy right now. Please try again in a minute.", retry_after=30)
+    return ServiceBusy("busy", f"The {what} is busy right now. Please try again in a minute.", retry_after=RETRY_AFTER_S)
 
 
 def not_transferred(drop: float, required: float) -> BadInput:

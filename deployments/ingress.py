@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
 
 from ray import serve
@@ -19,11 +21,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from models.nst.options import MIN_SIDE, NSTOptions
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
 from deployments.http_body import read_capped
-from models.images import ImageError, ImageLimits, decode_image, encode_image
+from models.images import ImageError, ImageLimits, decode_image, shrink
+from models.limits import MAX_SIDE, MIN_PRESET_SIDE
+from models.tensors import fit_long_side, to_array
 
 logger = logging.getLogger("ray.serve")
 MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png"}
-MIN_PRESET_SIDE = 64
 NST_OPTION_TYPES = {"size": int, "steps": int, "strength": float, "keep_colors": bool, "seed": int,
                     "style_scale": float}
 
@@ -36,9 +39,12 @@ def is_back_pressure(e: BaseException) -> bool:
     return False
 
 
-def _transfer(img) -> bytes:
-    """Decoded images cross handles as PNG: lossless, and cheap at compress level 1."""
-    return encode_image(img, "PNG", png_level=1)
+def style_side_for(content_size: tuple[int, int], style_size: tuple[int, int], side: int, style_scale: float) -> int:
+    """The long side the style image needs for a job: the optimizer resizes it to the content's area at `side`
+    times style_scale^2 (sizes are PIL's (w, h))."""
+    ch, cw = fit_long_side((content_size[1], content_size[0]), side)
+    sw, sh = style_size
+    return max(MIN_SIDE, math.ceil(max(sw, sh) * math.sqrt(ch * cw * style_scale ** 2 / (sw * sh))))
 
 
 def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
@@ -77,7 +83,7 @@ def check_shape(img, long_side: int) -> None:
     """Refuse an image too long and narrow for the models at `long_side`: fitted to it, its short side must keep
     MIN_SIDE pixels (VGG19's deepest style layer sees the image 16 times smaller)."""
     w, h = img.size
-    short = round(min(w, h) * long_side / max(w, h))
+    short = min(fit_long_side((h, w), long_side))
     if short < MIN_SIDE:
         ow, oh = img.info.get("original_size", img.size)
         raise BadInput("image_too_narrow", f"The image is {ow}x{oh} pixels: too long and narrow to paint (at "
@@ -98,7 +104,7 @@ def error_response(e: ServiceError) -> JSONResponse:
 @serve.deployment
 class StylesIngress:
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
-                 preset_max_side: int = 1024, nst_max_side: int = 1024, nst_max_steps: int = 1000):
+                 preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000):
         self.nst_handle = nst.options(stream=True) if nst is not None else None
         self.generators = generators
         self.styles = styles
@@ -137,7 +143,7 @@ class StylesIngress:
         handle = self._generator(preset)
         img = await self._decode(image, self._preset_side(size))
         try:
-            return await handle.stylize.remote(_transfer(img), fmt)
+            return await handle.stylize.remote(to_array(img), fmt)
         except Exception as e:
             if is_back_pressure(e):
                 raise busy(f"{preset} style") from None
@@ -145,7 +151,7 @@ class StylesIngress:
 
     async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None) -> dict[str, bytes]:
         """Every available preset at once: {preset: image bytes}. A preset that fails is left out."""
-        img = _transfer(await self._decode(image, self._preset_side(size)))
+        img = to_array(await self._decode(image, self._preset_side(size)))
         names = list(self.generators)
         results = await asyncio.gather(*(self.generators[n].stylize.remote(img, fmt) for n in names),
                                        return_exceptions=True)
@@ -166,9 +172,14 @@ class StylesIngress:
         c = await self._decode(content, opts.get("size", NSTOptions.size))
         check_shape(c, opts.get("size", NSTOptions.size))  # NST scales small photos up to its size
         s = await self._decode(style, self.nst_max_side)
+        side = style_side_for(c.size, s.size, opts.get("size", NSTOptions.size),
+                              opts.get("style_scale", NSTOptions.style_scale))
+        if side < max(s.size):
+            s = await asyncio.to_thread(shrink, s, side)
         gen = None
         try:
-            gen = self.nst_handle.run.remote(_transfer(c), _transfer(s), opts, fmt)
+            gen = self.nst_handle.run.remote(to_array(c), to_array(s), opts, fmt,
+                                             style_key=hashlib.sha256(style).hexdigest())
             async for event in gen:
                 yield event
         except Exception as e:

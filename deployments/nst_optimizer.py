@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
-from PIL import Image
+import numpy as np
 from ray import serve
 
-from models.tensors import to_pil, to_tensor
+from models.tensors import from_array, to_pil
 from models.nst import NSTOptions, StyleNotTransferred
 from models.nst.scheduler import NSTScheduler
 from models.device import prepare_torch
@@ -51,14 +50,18 @@ class NSTOptimizer:
         self.style_cache = LRU(style_cache_size)
         self.scheduler = NSTScheduler(self.nst, capacity, self.style_cache)
 
-    async def run(self, content: bytes, style: bytes, options: dict, fmt: str = "JPEG") -> AsyncIterator[dict]:
-        """Yields {"type": "progress", step, total, loss} events, then {"type": "result", image, ...}."""
+    async def run(self, content: np.ndarray, style: np.ndarray, options: dict, fmt: str = "JPEG",
+                  style_key: str | None = None) -> AsyncIterator[dict]:
+        """Decoded (H, W, 3) uint8 images in (the style already sized for the job); yields {"type": "progress",
+        step, total, loss} events, then {"type": "result", image, ...}. `style_key` names the style image for the
+        Gram cache (the ingress hashes the upload); without it the pixels are hashed."""
         opts = NSTOptions(**options)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
-        c, s = await asyncio.gather(asyncio.to_thread(_decode, content), asyncio.to_thread(_decode, style))
+        c, s = from_array(content), from_array(style)
+        key = f"{style_key or hashlib.sha256(style.tobytes()).hexdigest()}:{style.shape[1]}x{style.shape[0]}"
         job = self.scheduler.submit(c, s, opts, lambda e: loop.call_soon_threadsafe(events.put_nowait, e),
-                                    style_key=hashlib.sha256(style).hexdigest())
+                                    style_key=key)
         try:
             while (event := await events.get())["type"] == "progress":
                 yield event
@@ -81,7 +84,3 @@ class NSTOptimizer:
         return {"busy": self.scheduler.running > 0, "running": self.scheduler.running,
                 "capacity": self.scheduler.capacity, "widest_step": self.scheduler.widest_step,
                 "style_cache_entries": len(self.style_cache), "device": self.device}
-
-
-def _decode(data: bytes):
-    return to_tensor(Image.open(io.BytesIO(data)))

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from models import limits
+
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF"}  # MPO: JPEGs from phone cameras
 
 
 @dataclass(frozen=True)
 class ImageLimits:
-    max_bytes: int = 20 * 1024 * 1024        # Telegram's bot download limit
-    max_pixels: int = 50_000_000             # e.g. 8660 x 5773; larger is refused before decoding
-    min_side: int = 32
-    max_side: int = 1024                     # decoded images are shrunk to this long side
+    max_bytes: int = limits.MAX_UPLOAD_BYTES
+    max_pixels: int = limits.MAX_PIXELS
+    min_side: int = limits.MIN_IMAGE_SIDE
+    max_side: int = limits.MAX_SIDE
 
 
 DEFAULT_LIMITS = ImageLimits()
@@ -98,10 +100,16 @@ def decode_image(data: bytes, limits: ImageLimits = DEFAULT_LIMITS, max_side: in
     except Exception:
         raise UnreadableImage("The image could not be read; it may be damaged or cut off. "
                               "Please send it again.") from None
-    if max(rgb.size) > max_side:
-        rgb.thumbnail((max_side, max_side), Image.LANCZOS)
+    rgb = shrink(rgb, max_side)
     rgb.info["original_size"] = upright  # for messages about the image the person knows
     return rgb
+
+
+def shrink(img: Image.Image, long_side: int) -> Image.Image:
+    """Shrink `img` in place so that its long side is at most `long_side` (Lanczos, aspect kept); returns it."""
+    if max(img.size) > long_side:
+        img.thumbnail((long_side, long_side), Image.LANCZOS)
+    return img
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from ray.serve import Application
 
 from models.catalogue import Catalogue
+from models.limits import MAX_SIDE
 from models.weights_store import WeightsStore
 
 logger = logging.getLogger("ray.serve")
@@ -43,8 +44,8 @@ class StylesAppArgs(BaseModel):
     presets: list[str] | None = None   # serve only these presets (default: every available one)
     catalogue: str | None = None       # another style catalogue file (default configs/styles.yaml, $STYLEBOT_STYLES)
     nst: bool = True
-    preset_max_side: int = 1024
-    nst_max_side: int = 1024
+    preset_max_side: int = MAX_SIDE
+    nst_max_side: int = MAX_SIDE
     nst_max_steps: int = 1000
 
 
@@ -108,7 +109,7 @@ def build_styles_app(args: dict | None = None) -> Application:
     for st in available:
         generators[st.name] = Generator.options(
             name=f"Generator_{st.name}", ray_actor_options=actor_options(gpu, a.generator_cpus, generator_share),
-            **a.generator).bind(st.name, device, a.catalogue)
+            **a.generator).bind(st.name, st.choice.weights, st.choice.adapter, st.caption, device)
     nst = None
     if a.nst:
         store.verified_path("vgg19")  # fail the build with the fix in the message, not a replica crash loop

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from models.images import ImageError, decode_image, encode_image, format_for_path
+from models.limits import MAX_SIDE
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
@@ -106,8 +107,8 @@ def cmd_stylize(args) -> int:
             options.validate()
         except ValueError as e:
             raise CliError(str(e)) from None
-        photo = to_tensor(_decode(args.photo, max(options.size, 1024)))
-        art = to_tensor(_decode(args.style_image, 1024))
+        photo = to_tensor(_decode(args.photo, max(options.size, MAX_SIDE)))
+        art = to_tensor(_decode(args.style_image, MAX_SIDE))
         nst = loading.load_nst(store, device)
         bar = ProgressBar("painting")
         try:

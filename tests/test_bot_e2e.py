@@ -178,6 +178,14 @@ def test_preset_flow_sends_a_captioned_photo(chat, styles_app, state_db):
     wait_statuses(state_db, chat.id, ["done"])
 
 
+def test_a_photo_is_downloaded_once_per_job(chat):
+    file_id = chat.send_photo()                 # checked when it arrives...
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.tap(chat.keyboard()[0]["callback_data"])
+    chat.fake.wait_for(lambda: chat.photos(), 60, "the result")
+    assert [c.params.get("file_id") for c in chat.fake.sent("getFile")].count(file_id) == 1  # ...and painted
+
+
 def test_full_size_file_is_sent_when_the_settings_ask(chat, state_db):
     chat.say("/settings")
     chat.wait_text("<b>Settings</b>")

@@ -246,3 +246,19 @@ def test_flood_gate_allows_a_burst_warns_once_then_drops_and_forgets():
     assert gate.check(1, now=30.0) == Verdict.ALLOW
     assert gate.check(3, now=60.0) == Verdict.ALLOW
     assert len(gate) == 1                                         # quiet chats are forgotten
+
+
+def test_telegram_files_are_downloaded_once_and_the_cache_stays_bounded(fake):
+    from bot.files import TelegramFiles
+
+    a, b, c = (fake.host_file(bytes([i]) * 400) for i in range(3))
+
+    async def fetch(bot):
+        files = TelegramFiles(bot, capacity_bytes=1000)
+        got = [await files.get(f) for f in (a, a, b, a, c, b)]  # c pushes out the least recently used: b
+        return got, files.downloads
+
+    got, downloads = call(fake, fetch)
+    assert got == [bytes([0]) * 400] * 2 + [bytes([1]) * 400, bytes([0]) * 400, bytes([2]) * 400, bytes([1]) * 400]
+    assert downloads == 4                          # a, b, c, then b again after it was evicted
+    assert [c.params["file_id"] for c in fake.sent("getFile")].count(a) == 1

@@ -172,5 +172,5 @@ def test_a_time_limit_ends_the_run_early_with_a_checked_result(nst, photo, paint
 
 
 def photo_at(photo, side):
-    from models.nst.options import fit_long_side, resize
-    return resize(photo[None], fit_long_side(tuple(photo.shape[-2:]), side))[0]
+    from models.tensors import resize_long_side
+    return resize_long_side(photo, side)

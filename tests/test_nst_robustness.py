@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from models.nst import NSTOptions
-from models.nst.options import CONTENT_LAYER, fit_long_side, resize
+from models.nst.options import CONTENT_LAYER
+from models.tensors import resize_long_side
 from tests.nst_grid import CONTENTS, grid, style_image
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,7 @@ def test_style_loss_falls_tenfold_and_the_photo_changes(nst, case):
     options = NSTOptions(size=case.size, steps=STEPS)
     result = nst.run(content, painting, options)  # raises StyleNotTransferred when the check inside fails
 
-    photo = resize(content[None], fit_long_side(tuple(content.shape[-2:]), case.size))
+    photo = resize_long_side(content, case.size)[None]
     assert result.image.shape == photo.shape[1:]
     before = style_loss(nst, photo, photo, painting, options)
     after = style_loss(nst, result.image[None], photo, painting, options)

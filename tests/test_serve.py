@@ -44,6 +44,18 @@ def wait_until_free(timeout=60):
 
 
 # -- HTTP -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("content,style,side,scale,expected", [
+    ((512, 384), (1024, 768), 256, 1.0, 256),      # same shape: the style at the content's size
+    ((512, 384), (1024, 768), 256, 2.0, 512),      # style_scale 2: twice the size
+    ((384, 512), (1024, 256), 128, 1.0, 222),      # a wide style keeps the content's area: 96*128 = 222*55.5
+    ((64, 64), (1024, 1024), 64, 0.1, 16),         # never below the 16 px the deepest style layer needs
+])
+def test_the_style_image_is_shipped_at_the_size_the_job_needs(content, style, side, scale, expected):
+    from deployments.ingress import style_side_for
+
+    assert style_side_for(content, style, side, scale) == expected
+
+
 def test_health_and_styles(http):
     assert http.get("/healthz").json() == {"status": "ok", "presets": ["vangogh", "vintage"], "nst": True}
     styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
@@ -291,13 +303,16 @@ def test_an_nst_replica_with_room_for_two_advances_both_jobs_together(app, data_
                                             ray_actor_options={"num_cpus": 0.1}).bind("cpu", capacity=2),
                        name="nst-batched", route_prefix=None)
     try:
+        from models.images import decode_image
+        from models.tensors import to_array
+
         stream = handle.options(stream=True)
-        content = photo_bytes(data_dir)
+        content = to_array(decode_image(photo_bytes(data_dir), max_side=64))   # as the ingress ships it
 
         async def both():
             async def one(style):
-                return [e async for e in stream.run.remote(content, photo_bytes(data_dir, style),
-                                                           {"size": 64, "steps": 30})]
+                art = to_array(decode_image(photo_bytes(data_dir, style), max_side=64))
+                return [e async for e in stream.run.remote(content, art, {"size": 64, "steps": 30})]
             return await asyncio.gather(one("wave.jpg"), one("starry_night.jpg"))
 
         results = asyncio.run(both())

@@ -1,11 +1,12 @@
 """Images: the photo to paint, or the style image (after "My own style image", or captioned /style)."""
 from __future__ import annotations
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot import texts
+from bot.files import TelegramFiles
 from bot.handlers.launch import launch
 from bot.intake import Refusal, checked_image
 from bot.jobs import JobRunner
@@ -17,18 +18,18 @@ router = Router(name="content")
 IMAGE = F.photo | F.document
 
 
-async def receive(message: Message, bot: Bot) -> str | None:
+async def receive(message: Message, files: TelegramFiles) -> str | None:
     """The checked image's file_id, or None after telling the person why it cannot be used."""
     try:
-        return await checked_image(bot, message)
+        return await checked_image(files, message)
     except Refusal as r:
         await message.answer(str(r))
         return None
 
 
 @router.message(Command("style"), IMAGE)
-async def style_by_caption(message: Message, bot: Bot, store: StateStore) -> None:
-    file_id = await receive(message, bot)
+async def style_by_caption(message: Message, files: TelegramFiles, store: StateStore) -> None:
+    file_id = await receive(message, files)
     if file_id is None:
         return
     chat = store.chat(message.chat.id)
@@ -38,8 +39,9 @@ async def style_by_caption(message: Message, bot: Bot, store: StateStore) -> Non
 
 
 @router.message(IMAGE)
-async def image(message: Message, bot: Bot, store: StateStore, runner: JobRunner, styles: StylesClient) -> None:
-    file_id = await receive(message, bot)
+async def image(message: Message, files: TelegramFiles, store: StateStore, runner: JobRunner,
+                styles: StylesClient) -> None:
+    file_id = await receive(message, files)
     if file_id is None:
         return
     chat = store.chat(message.chat.id)

@@ -23,7 +23,7 @@ from models.device import CudaFastPath
 from models.nst.losses import gram, total_variation
 from models.nst.options import STYLE_CHANNELS, STYLE_LAYERS
 from models.nst.vgg import VGG19Features
-from models.tensors import to_tensor
+from models.tensors import resize_long_side, to_tensor
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 
 
@@ -74,14 +74,6 @@ def load_rgb_uint8(path: Path) -> torch.Tensor:
         return pil_to_tensor(img.convert("RGB"))
 
 
-def resize_long(img: torch.Tensor, side: int) -> torch.Tensor:
-    """(3, H, W) resized so its long side is `side` (bilinear, antialiased)."""
-    h, w = img.shape[-2:]
-    s = side / max(h, w)
-    return F.interpolate(img[None], size=(max(1, round(h * s)), max(1, round(w * s))), mode="bilinear",
-                         antialias=True, align_corners=False)[0]
-
-
 @torch.no_grad()
 def mean_grams(vgg: VGG19Features, images: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
     """The style layers' Gram matrices averaged over a collection of (3, H, W) images."""
@@ -118,7 +110,7 @@ class PerceptualLoss(torch.nn.Module):
     def set_style(self, paintings: list[torch.Tensor], side: int) -> None:
         """Mean Gram over the collection, each painting resized to `side` on its long side."""
         device = next(self.vgg.parameters()).device
-        self.target_grams = mean_grams(self.vgg, (resize_long(p.to(device), side) for p in paintings))
+        self.target_grams = mean_grams(self.vgg, (resize_long_side(p.to(device), side, "bilinear") for p in paintings))
 
     def forward(self, output: torch.Tensor, photo: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config

@@ -24,9 +24,10 @@ import torch
 from models.device import CudaFastPath
 from models.nst import colour
 from models.nst.losses import content_loss, gram, style_loss, total_variation
-from models.nst.options import CONTENT_LAYER, STYLE_LAYERS, Cancelled, NSTOptions, NSTResult, resize
+from models.nst.options import CONTENT_LAYER, STYLE_LAYERS, Cancelled, NSTOptions, NSTResult
 from models.nst.run import LevelFn, NSTRun, ProgressFn
 from models.nst.vgg import VGG19Features
+from models.tensors import resize
 
 
 class GatysNST:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -96,16 +95,3 @@ def level_budgets(total: int, levels: int, coarse_share: float) -> list[int]:
     per = [coarse // (levels - 1)] * (levels - 1)
     per[-1] += coarse - sum(per)
     return per + [total - coarse]
-
-
-def fit_long_side(hw: tuple[int, int], long_side: int) -> tuple[int, int]:
-    h, w = hw
-    s = long_side / max(h, w)
-    return max(1, round(h * s)), max(1, round(w * s))
-
-
-def resize(img: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-    """(N, C, H, W) bicubic resize with antialiasing when shrinking."""
-    if tuple(img.shape[-2:]) == tuple(hw):
-        return img
-    return F.interpolate(img, size=hw, mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)

@@ -16,9 +16,9 @@ import torch
 
 from models.nst import colour
 from models.nst.lbfgs import GuardedLBFGS
-from models.nst.options import (MIN_SIDE, NSTOptions, NSTResult, StyleNotTransferred, fit_long_side, level_budgets,
-                                level_sizes, resize)
+from models.nst.options import MIN_SIDE, NSTOptions, NSTResult, StyleNotTransferred, level_budgets, level_sizes
 from models.nst.pyramid import Pyramid
+from models.tensors import fit_long_side, resize
 
 if TYPE_CHECKING:
     from models.nst.gatys import GatysNST
