@@ -1,6 +1,9 @@
 """The "styles" application's ingress: validates input once, dispatches to the NST optimizer or a preset's
-generator, maps overload to 503. Python callers (the bot) use its handle methods; everyone else uses HTTP."""
-from __future__ import annotations
+generator, maps overload to 503. Python callers (the bot) use its handle methods; everyone else uses HTTP, a
+FastAPI app (deployments/http_api.py) whose routes are the methods at the end of the class.
+
+No `from __future__ import annotations` here: FastAPI must see `Request` itself in the route signatures that
+Serve rewrites for the class, not a string it can no longer resolve."""
 
 import asyncio
 import base64
@@ -10,25 +13,40 @@ import logging
 import math
 from collections.abc import AsyncIterator
 
+from fastapi import Query
 from ray import serve
 from ray.serve.exceptions import BackPressureError
 from ray.serve.handle import DeploymentHandle
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
-from models.nst.options import MIN_SIDE, NSTOptions
-from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
+from deployments.http_api import ERRORS, Health, Styles, api
 from deployments.http_body import read_capped
+from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
 from models.images import ImageError, ImageLimits, decode_image, shrink
 from models.limits import MAX_SIDE, MIN_PRESET_SIDE
+from models.nst.options import MIN_SIDE, NSTOptions
 from models.tensors import fit_long_side, to_array
 
 logger = logging.getLogger("ray.serve")
 MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png"}
 NST_OPTION_TYPES = {"size": int, "steps": int, "strength": float, "keep_colors": bool, "seed": int,
                     "style_scale": float}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+IMAGE_OUT = {200: {"description": "The painting: JPEG, or PNG when `Accept` asks for it only.",
+                   "content": {"image/jpeg": BINARY, "image/png": BINARY}}, **ERRORS}
+STYLIZE_BODY = {"requestBody": {"required": True, "description": "The photo: JPEG, PNG, WebP, BMP or GIF.",
+                                "content": {t: BINARY for t in ("image/jpeg", "image/png", "image/webp")}}}
+NST_FIELDS = {"size": "integer", "steps": "integer", "strength": "number", "keep_colors": "boolean",
+              "seed": "integer", "style_scale": "number"}
+NST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["content", "style"],
+    "properties": {"content": {"type": "string", "format": "binary", "description": "the photo"},
+                   "style": {"type": "string", "format": "binary", "description": "the style image"},
+                   **{k: {"type": t} for k, t in NST_FIELDS.items()},
+                   "options": {"type": "string", "description": "the same options as one JSON object"}}}}}}}
 
 
 def is_back_pressure(e: BaseException) -> bool:
@@ -96,12 +114,8 @@ def wanted_format(request: Request) -> str:
     return "PNG" if "image/png" in accept and "image/jpeg" not in accept else "JPEG"
 
 
-def error_response(e: ServiceError) -> JSONResponse:
-    headers = {"Retry-After": str(e.retry_after)} if e.retry_after else None
-    return JSONResponse(e.as_dict(), status_code=e.status, headers=headers)
-
-
 @serve.deployment
+@serve.ingress(api)
 class StylesIngress:
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
                  preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000):
@@ -193,36 +207,32 @@ class StylesIngress:
                 except Exception:  # noqa: BLE001 - cancel() re-raises the request's own error, handled above
                     pass
 
-    # -- HTTP ---------------------------------------------------------------------------------------------
-    async def __call__(self, request: Request) -> Response:
-        try:
-            return await self._dispatch(request)
-        except ServiceError as e:
-            return error_response(e)
+    # -- HTTP (FastAPI routes; errors become JSON in deployments/http_api.py) ------------------------------
+    @api.get("/healthz", response_model=Health)
+    def healthz(self) -> Health:
+        return Health(status="ok", presets=sorted(self.generators), nst=self.nst_handle is not None)
 
-    async def _dispatch(self, request: Request) -> Response:
-        path, method = request.url.path.rstrip("/"), request.method
-        if path == "/healthz" and method == "GET":
-            return JSONResponse({"status": "ok", "presets": sorted(self.generators), "nst": self.nst_handle is not None})
-        if path == "/v1/styles" and method == "GET":
-            return JSONResponse({"styles": self.styles})
-        if path.startswith("/v1/stylize/") and method == "POST":
-            preset = path.removeprefix("/v1/stylize/")
-            size = request.query_params.get("size")
-            fmt = wanted_format(request)
-            if size is not None and not size.isdigit():
-                raise BadInput("bad_option", "size must be a whole number of pixels.", 422)
-            out = await self.stylize(preset, await read_body(request, self.limits.max_bytes), fmt,
-                                     int(size) if size else None)
-            return Response(out, media_type=MEDIA[fmt])
-        if path == "/v1/nst" and method == "POST":
-            return await self._http_nst(request)
-        if path in ("/healthz", "/v1/styles", "/v1/nst") or path.startswith("/v1/stylize/"):
-            raise BadInput("method_not_allowed", f"{method} is not allowed on {path}.", 405)
-        raise BadInput("not_found", f"No endpoint {path}. See GET /v1/styles, POST /v1/stylize/{{preset}}, "
-                                    "POST /v1/nst, GET /healthz.", 404)
+    @api.get("/v1/styles", response_model=Styles, summary="Every preset, available or not, and why")
+    def http_styles(self) -> Styles:
+        return Styles(styles=self.styles)
 
-    async def _http_nst(self, request: Request) -> Response:
+    @api.post("/v1/stylize/{preset}", response_class=Response, responses=IMAGE_OUT, openapi_extra=STYLIZE_BODY,
+              summary="Repaint a photo (the raw request body) with a preset")
+    async def http_stylize(self, preset: str, request: Request,
+                           size: int | None = Query(None, description="long side of the result in pixels")
+                           ) -> Response:
+        fmt = wanted_format(request)
+        out = await self.stylize(preset, await read_body(request, self.limits.max_bytes), fmt, size)
+        return Response(out, media_type=MEDIA[fmt])
+
+    @api.post("/v1/nst", response_class=Response, openapi_extra=NST_BODY,
+              responses={**IMAGE_OUT, 200: {**IMAGE_OUT[200], "content": {**IMAGE_OUT[200]["content"],
+                                                                          "application/x-ndjson": BINARY}}},
+              summary="Repaint a photo in the style of your own image (Gatys NST); NDJSON progress on request")
+    async def http_nst(self, request: Request,
+                       stream: str | None = Query(None, description="1 or true: stream NDJSON progress events "
+                                                                    "(or send Accept: application/x-ndjson)")
+                       ) -> Response:
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise BadInput("bad_request", "Send multipart/form-data with `content` and `style` image files.", 400)
         try:
@@ -243,11 +253,10 @@ class StylesIngress:
             except (TypeError, ValueError):
                 raise BadInput("bad_option", "`options` must be a JSON object.", 422) from None
         fmt = wanted_format(request)
-        stream = "application/x-ndjson" in request.headers.get("accept", "") or \
-            request.query_params.get("stream") in ("1", "true")
+        streaming = "application/x-ndjson" in request.headers.get("accept", "") or stream in ("1", "true")
         events = self.nst(files["content"], files["style"], options, fmt)  # the handle method, called in-process
         first = await anext(events)  # surfaces bad input and overload as 4xx/503 before streaming starts
-        if stream:
+        if streaming:
             return StreamingResponse(self._ndjson(first, events), media_type="application/x-ndjson")
         event = first
         async for event in events:

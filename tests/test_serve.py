@@ -324,3 +324,19 @@ def test_an_nst_replica_with_room_for_two_advances_both_jobs_together(app, data_
         assert stats["capacity"] == 2 and stats["widest_step"] == 2 and not stats["busy"]
     finally:
         serve.delete("nst-batched")
+
+
+def test_the_openapi_schema_lists_every_route_and_the_docs_are_served(http):
+    schema = http.get("/openapi.json").json()
+    paths = schema["paths"]
+    assert {"/healthz", "/v1/styles", "/v1/stylize/{preset}", "/v1/nst"} <= set(paths)
+    assert "multipart/form-data" in paths["/v1/nst"]["post"]["requestBody"]["content"]
+    assert "image/jpeg" in paths["/v1/stylize/{preset}"]["post"]["requestBody"]["content"]
+    assert {"Health", "Styles", "ErrorBody"} <= set(schema["components"]["schemas"])
+    docs = http.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_a_parameter_of_the_wrong_type_is_a_json_422(http, data_dir):
+    r = http.post("/v1/stylize/vintage?size=abc", content=photo_bytes(data_dir))
+    assert r.status_code == 422 and r.json()["error"] == "bad_option" and "size" in r.json()["message"]

@@ -13,25 +13,13 @@ from ray import serve
 
 from bot import texts
 from bot.ingress import build_bot_app
-from tests.conftest import deploy_styles_app, free_port, nst_answers_within
-from tests.fake_telegram import FakeTelegram
-from tests.test_bot_e2e import TOKEN, Chat, bot_env, start_nst, wait_statuses
+from tests.chaos.test_hostile_bot import fake  # noqa: F401 - this module's own fake Telegram (module scope)
+from tests.conftest import deploy_styles_app, nst_answers_within
+from tests.test_bot_e2e import TOKEN, Chat, bot_env, start_nst, state_db, wait_statuses  # noqa: F401
 
 pytestmark = [pytest.mark.serve, pytest.mark.chaos]
 PREFIX = "/telegram-faults"
 APP = "bot-faults"
-
-
-@pytest.fixture(scope="module")
-def fake():
-    f = FakeTelegram(TOKEN).start(free_port())
-    yield f
-    f.stop()
-
-
-@pytest.fixture(scope="module")
-def state_db(tmp_path_factory):
-    return tmp_path_factory.mktemp("faults") / "state.db"
 
 
 def deploy_bot(fake, state_db) -> None:

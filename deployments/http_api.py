@@ -1,0 +1,76 @@
+"""The styles application's HTTP surface: the FastAPI app (OpenAPI schema at /openapi.json, docs at /docs), its
+typed response models, and the rule that every error is JSON: {"error": code, "message": text a person can read},
+validation errors, unknown routes and wrong methods included."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from deployments.http_errors import ServiceError
+
+ROUTES = "GET /v1/styles, POST /v1/stylize/{preset}, POST /v1/nst, GET /healthz (docs: GET /docs)"
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    presets: list[str] = Field(description="the presets served right now")
+    nst: bool = Field(description="whether own style images can be painted")
+
+
+class Style(BaseModel):
+    name: str = Field(examples=["vangogh"])
+    label: str = Field(examples=["Van Gogh"])
+    description: str = ""
+    available: bool
+    origin: str | None = Field(None, description="whose weights paint it, when available")
+    caption: str = Field(description="what a result is captioned with")
+    reason: str | None = Field(None, description="why it is unavailable, with the fix")
+
+
+class Styles(BaseModel):
+    styles: list[Style]
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="a machine-readable code", examples=["unknown_style"])
+    message: str = Field(description="what went wrong and what to do, fit to show a person")
+
+
+ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 413, 415, 422, 503)}
+
+api = FastAPI(title="stylebot styles API", version="1",
+              description="Repaint photos with a preset painting style, or in the style of your own image.")
+
+
+def error_response(e: ServiceError) -> JSONResponse:
+    headers = {"Retry-After": str(e.retry_after)} if e.retry_after else None
+    return JSONResponse(e.as_dict(), status_code=e.status, headers=headers)
+
+
+@api.exception_handler(ServiceError)
+async def _service_error(request: Request, e: ServiceError) -> JSONResponse:
+    return error_response(e)
+
+
+@api.exception_handler(RequestValidationError)
+async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+    first = e.errors()[0] if e.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+    return JSONResponse({"error": "bad_option", "message": f"{where}: {first.get('msg', 'invalid')}."},
+                        status_code=422)
+
+
+@api.exception_handler(HTTPException)
+async def _http_error(request: Request, e: HTTPException) -> JSONResponse:
+    path = request.url.path
+    if e.status_code == 404:
+        body = {"error": "not_found", "message": f"No endpoint {path[:200]}. See {ROUTES}."}
+    elif e.status_code == 405:
+        body = {"error": "method_not_allowed", "message": f"{request.method} is not allowed on {path[:200]}."}
+    else:
+        body = {"error": f"http_{e.status_code}", "message": str(e.detail)}
+    return JSONResponse(body, status_code=e.status_code, headers=getattr(e, "headers", None))
