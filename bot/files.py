@@ -33,6 +33,7 @@ class TelegramFiles:
     def __init__(self, bot: Bot, capacity_bytes: int = FILE_CACHE_BYTES, ttl_s: float = FILE_CACHE_TTL_S):
         self.bot, self.capacity, self.ttl = bot, capacity_bytes, ttl_s
         self._kept: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._kept_bytes = 0
         self.downloads = 0
 
     async def get(self, file_id: str) -> bytes:
@@ -48,7 +49,11 @@ class TelegramFiles:
     def _keep(self, file_id: str, data: bytes) -> None:
         if len(data) > self.capacity:
             return
+        old = self._kept.pop(file_id, None)           # an expired copy being refreshed
+        if old is not None:
+            self._kept_bytes -= len(old[1])
         self._kept[file_id] = (time.monotonic(), data)
-        self._kept.move_to_end(file_id)
-        while sum(len(d) for _, d in self._kept.values()) > self.capacity:
-            self._kept.popitem(last=False)
+        self._kept_bytes += len(data)
+        while self._kept_bytes > self.capacity:
+            _, (_, evicted) = self._kept.popitem(last=False)
+            self._kept_bytes -= len(evicted)
