@@ -14,11 +14,11 @@ from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import Update
 
 from bot import texts
-from bot.config import BotSettings, sqlite_path
+from bot.config import BotSettings
 from bot.flood import FloodGate, Verdict
 from bot.handlers import all_routers
 from bot.jobs import JobRunner
-from bot.state import StateStore
+from bot.state import open_store
 from bot.styles_client import StylesClient
 from bot.telegram_retry import RetryMiddleware
 
@@ -84,7 +84,7 @@ class BotApp:
         session.middleware(RetryMiddleware())
         self.bot = Bot(settings.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
         self.dp = build_dispatcher()
-        self.store = StateStore(sqlite_path(settings.state_url))
+        self.store = open_store(settings.state_url)
         caps = {"size": settings.nst_max_size, "steps": settings.nst_max_steps}
         self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v})
         self.styles = styles

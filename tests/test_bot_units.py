@@ -1,7 +1,7 @@
-"""Bot parts that need neither Ray nor a model: settings, state store, keyboards, redaction, Telegram retries."""
+"""Bot parts that need neither Ray nor a model: settings, keyboards, redaction, Telegram retries (the state store
+has tests/test_state_store.py)."""
 import asyncio
 import logging
-from pathlib import Path
 
 import pytest
 from aiogram import Bot
@@ -9,10 +9,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
-from bot.config import BotSettings, ConfigError, sqlite_path
+from bot.config import BotSettings, ConfigError
 from bot.keyboards import StyleChoice, apply_setting, style_keyboard
 from bot.redact import SecretFilter
-from bot.state import Settings, StateStore
+from bot.state import Settings
 from bot.telegram_retry import RetryMiddleware
 from tests.conftest import free_port
 from tests.fake_telegram import FakeTelegram
@@ -43,66 +43,6 @@ def test_a_public_url_means_webhook_mode_and_secrets_stay_out_of_repr():
 def test_bad_settings_say_what_is_wrong(env, message):
     with pytest.raises(ConfigError, match=message):
         BotSettings.from_env(env)
-
-
-def test_state_urls():
-    assert sqlite_path("sqlite:///var/x.db", Path("/srv/app")) == Path("/srv/app/var/x.db")
-    assert sqlite_path("sqlite:////data/x.db", Path("/srv/app")) == Path("/data/x.db")
-    with pytest.raises(ConfigError, match="Redis state is not implemented"):
-        sqlite_path("redis://localhost:6379/0")
-    with pytest.raises(ConfigError, match="must look like"):
-        sqlite_path("postgres://db/x")
-
-
-# -- the state store --------------------------------------------------------------------------------------
-@pytest.fixture()
-def store(tmp_path):
-    s = StateStore(tmp_path / "state.db")
-    yield s
-    s.close()
-
-
-def test_updates_are_deduplicated_and_unhandled_ones_survive_a_reopen(tmp_path):
-    s = StateStore(tmp_path / "s.db")
-    assert s.claim_update(10, {"update_id": 10}) and not s.claim_update(10, {"update_id": 10})
-    assert s.claim_update(11, {"update_id": 11})
-    s.finish_update(10)
-    s.close()
-    again = StateStore(tmp_path / "s.db")
-    assert again.pending_updates() == [{"update_id": 11}] and again.last_update_id() == 11
-    assert not again.claim_update(10, {"update_id": 10})
-
-
-def test_one_active_job_per_chat_and_cancelled_jobs_are_never_delivered(store):
-    job = store.create_job(1, "preset", "FILE", preset="monet", options={"size": 512})
-    assert job.status == "queued" and job.options == {"size": 512}
-    assert store.create_job(1, "nst", "FILE", style_file_id="STYLE") is None
-    assert store.create_job(2, "preset", "FILE", preset="monet") is not None      # other chats are free
-    assert store.move_job(job.id, "running", ("queued",))
-    assert store.move_job(job.id, "cancelled", ("queued", "running"))
-    assert not store.move_job(job.id, "delivering", ("running",))               # the result is dropped
-    assert store.active_job(1) is None and store.create_job(1, "all", "FILE") is not None
-
-
-def test_unfinished_jobs_and_closing_a_blocked_chat(store):
-    a = store.create_job(1, "preset", "F", preset="x")
-    b = store.create_job(2, "nst", "F", style_file_id="S")
-    store.move_job(b.id, "running", ("queued",))
-    assert [j.id for j in store.unfinished_jobs()] == [a.id, b.id]
-    assert store.close_chat_jobs(2, "blocked") == 1
-    assert store.job(b.id).status == "closed" and store.job(b.id).reason == "blocked"
-
-
-def test_chat_state_and_settings_round_trip(store):
-    chat = store.chat(5)
-    assert chat.content_file_id is None and chat.settings == Settings()
-    chat.content_file_id, chat.awaiting = "PHOTO", "style"
-    chat.settings.quality, chat.settings.keep_colors = "best", True
-    store.save_chat(chat)
-    again = store.chat(5)
-    assert again.content_file_id == "PHOTO" and again.awaiting == "style"
-    assert again.settings.quality == "best" and again.settings.keep_colors
-    assert again.settings.nst_options() == {"size": 512, "steps": 500, "strength": 1.0, "keep_colors": True}
 
 
 # -- keyboards --------------------------------------------------------------------------------------------
@@ -193,26 +133,6 @@ def test_403_is_not_retried(fake):
     with pytest.raises(TelegramForbiddenError):
         call(fake, lambda bot: bot.send_message(4, "x"))
     assert len(fake.sent("sendMessage", 4)) == 1
-
-
-def test_old_handled_updates_and_finished_jobs_are_forgotten(store):
-    import time
-
-    now = time.time()
-    for uid in (1, 2, 3):
-        store.claim_update(uid, {"update_id": uid})
-    store.finish_update(1)
-    store.finish_update(3)
-    done = store.create_job(5, "preset", "f1", preset="monet")
-    store.move_job(done.id, "failed", ("queued",), "x")
-    running = store.create_job(6, "preset", "f2", preset="monet")
-    later = now + 3 * 24 * 3600
-    assert store.prune(now=later) == (1, 0)        # update 1; 2 is unhandled, 3 is the newest
-    assert [u["update_id"] for u in store.pending_updates()] == [2]
-    assert store.last_update_id() == 3
-    assert not store.claim_update(3, {"update_id": 3})   # the newest is still deduplicated
-    assert store.prune(now=now + 31 * 24 * 3600) == (0, 1)   # the failed job; the running one stays
-    assert store.job(done.id) is None and store.job(running.id) is not None
 
 
 def test_chat_locks_keep_order_and_do_not_pile_up():

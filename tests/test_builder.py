@@ -43,3 +43,20 @@ def test_args_are_validated():
     assert StylesAppArgs().accelerator == "auto"
     with pytest.raises(ValueError):
         StylesAppArgs(accelerator="tpu")
+
+
+def test_planned_gpus_let_an_autoscaling_gpu_group_start_from_zero():
+    """KubeRay may have no GPU node up when the app is built; `planned_gpus` plans the shares anyway, so the
+    replicas' GPU demand is what makes the autoscaler add a GPU node."""
+    from serve_app.builder import build_styles_app, cluster_gpus
+
+    if cluster_gpus() == 0:
+        with pytest.raises(ValueError, match="no GPUs"):
+            build_styles_app({"accelerator": "gpu", "presets": ["vintage"]})
+    app = build_styles_app({"accelerator": "gpu", "planned_gpus": 1, "presets": ["vintage"]})
+    nst, generators = app._bound_deployment.init_args[:2]
+    assert nst._bound_deployment.ray_actor_options["num_gpus"] > 0
+    vintage = generators["vintage"]._bound_deployment
+    assert vintage.ray_actor_options["num_gpus"] > 0 and vintage.init_args[-1] == "cuda"
+    with pytest.raises(ValueError):
+        StylesAppArgs(planned_gpus=0)

@@ -1,27 +1,15 @@
-"""Durable chat state, settings, jobs and seen updates, keyed by chat. SQLite by default.
-
-Only Telegram `file_id`s are stored: file URLs contain the bot token. Every job moves through
-queued -> running -> delivering -> done, or ends cancelled / failed / closed / interrupted; the transitions are
-conditional updates, so a cancelled job can never reach `delivering` and nothing is delivered twice.
-"""
+"""The state store on one SQLite file: the default, for one bot replica on one machine."""
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
-QUALITIES = {  # preset long side, NST long side, NST evaluation budget
-    "fast": (512, 256, 150),
-    "standard": (768, 384, 300),
-    "best": (1024, 512, 500),
-}
-STRENGTHS = (0.5, 1.0, 2.0)
-ACTIVE = ("queued", "running", "delivering")
-UPDATE_RETENTION_S = 2 * 24 * 3600   # Telegram gives up retrying a webhook update long before this
-JOB_RETENTION_S = 30 * 24 * 3600
+from bot.state.records import ACTIVE, JOB_RETENTION_S, UPDATE_RETENTION_S, ChatState, Job, Settings
+from bot.state.store import StateStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS updates (
@@ -37,55 +25,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_chat ON jobs (chat_id, status);
 """
 
 
-@dataclass
-class Settings:
-    quality: str = "standard"
-    strength: float = 1.0
-    keep_colors: bool = False
-    send_file: bool = False
-
-    @classmethod
-    def from_json(cls, raw: str | None) -> "Settings":
-        data = json.loads(raw or "{}")
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        s = cls(**known)
-        if s.quality not in QUALITIES:
-            s.quality = "standard"
-        return s
-
-    @property
-    def preset_side(self) -> int:
-        return QUALITIES[self.quality][0]
-
-    def nst_options(self) -> dict:
-        _, side, steps = QUALITIES[self.quality]
-        return {"size": side, "steps": steps, "strength": self.strength, "keep_colors": self.keep_colors}
-
-
-@dataclass
-class ChatState:
-    chat_id: int
-    content_file_id: str | None = None
-    style_file_id: str | None = None
-    awaiting: str | None = None          # "style" after "My own style image"
-    settings: Settings = field(default_factory=Settings)
-
-
-@dataclass
-class Job:
-    id: int
-    chat_id: int
-    kind: str                            # "preset", "all" or "nst"
-    preset: str | None
-    content_file_id: str
-    style_file_id: str | None
-    options: dict
-    status: str
-    progress_message_id: int | None = None
-    reason: str | None = None
-
-
-class StateStore:
+class SqliteStore(StateStore):
     def __init__(self, path: Path):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,7 +46,6 @@ class StateStore:
 
     # -- updates --------------------------------------------------------------------------------------------
     def claim_update(self, update_id: int, payload: dict) -> bool:
-        """Record an update; False when it was seen before (Telegram retried it)."""
         cur = self._run("INSERT OR IGNORE INTO updates VALUES (?, ?, 'pending', ?)",
                         (update_id, json.dumps(payload), time.time()))
         return cur.rowcount == 1
@@ -124,8 +63,6 @@ class StateStore:
 
     def prune(self, updates_older_than_s: float = UPDATE_RETENTION_S, jobs_older_than_s: float = JOB_RETENTION_S,
               now: float | None = None) -> tuple[int, int]:
-        """Forget handled updates and finished jobs past their retention; returns (updates, jobs) deleted. The
-        newest update stays: polling resumes after it."""
         now = time.time() if now is None else now
         updates = self._run("DELETE FROM updates WHERE status = 'done' AND received < ? "
                             "AND update_id < (SELECT MAX(update_id) FROM updates)",
@@ -158,7 +95,6 @@ class StateStore:
 
     def create_job(self, chat_id: int, kind: str, content_file_id: str, preset: str | None = None,
                    style_file_id: str | None = None, options: dict | None = None) -> Job | None:
-        """A new queued job, or None when the chat already has one running (one job per chat)."""
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -192,7 +128,6 @@ class StateStore:
         return [self._job(r) for r in rows]
 
     def move_job(self, job_id: int, to: str, expect: tuple[str, ...], reason: str | None = None) -> bool:
-        """Move a job to `to` only if it is in one of `expect`; True when it moved."""
         marks = ",".join("?" * len(expect))
         cur = self._run(f"UPDATE jobs SET status = ?, reason = COALESCE(?, reason), updated = ? "
                         f"WHERE id = ? AND status IN ({marks})", (to, reason, time.time(), job_id, *expect))

@@ -1,0 +1,18 @@
+"""The bot's durable state: one contract (`StateStore`), kept in SQLite on one machine or in Redis for several
+bot replicas. `open_store` picks the backend from STYLEBOT_STATE_URL."""
+from __future__ import annotations
+
+from bot.state.records import QUALITIES, STRENGTHS, ChatState, Job, Settings
+from bot.state.sqlite import SqliteStore
+from bot.state.store import StateStore
+from bot.state.urls import is_redis, sqlite_path
+
+__all__ = ["QUALITIES", "STRENGTHS", "ChatState", "Job", "Settings", "SqliteStore", "StateStore", "open_store"]
+
+
+def open_store(state_url: str) -> StateStore:
+    if is_redis(state_url):
+        from bot.state.redis_store import RedisStore  # the redis client is needed only here
+
+        return RedisStore.from_url(state_url)
+    return SqliteStore(sqlite_path(state_url))

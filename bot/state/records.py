@@ -1,0 +1,68 @@
+"""Chat state, settings, jobs and seen updates: the records both state stores keep.
+
+Only Telegram `file_id`s are stored: file URLs contain the bot token. Every job moves through
+queued -> running -> delivering -> done, or ends cancelled / failed / closed / interrupted; the stores make each move
+conditional and atomic, so a cancelled job can never reach `delivering` and nothing is delivered twice.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+QUALITIES = {  # preset long side, NST long side, NST evaluation budget
+    "fast": (512, 256, 150),
+    "standard": (768, 384, 300),
+    "best": (1024, 512, 500),
+}
+STRENGTHS = (0.5, 1.0, 2.0)
+ACTIVE = ("queued", "running", "delivering")
+UPDATE_RETENTION_S = 2 * 24 * 3600   # Telegram gives up retrying a webhook update long before this
+JOB_RETENTION_S = 30 * 24 * 3600
+
+
+@dataclass
+class Settings:
+    quality: str = "standard"
+    strength: float = 1.0
+    keep_colors: bool = False
+    send_file: bool = False
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> "Settings":
+        data = json.loads(raw or "{}")
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        s = cls(**known)
+        if s.quality not in QUALITIES:
+            s.quality = "standard"
+        return s
+
+    @property
+    def preset_side(self) -> int:
+        return QUALITIES[self.quality][0]
+
+    def nst_options(self) -> dict:
+        _, side, steps = QUALITIES[self.quality]
+        return {"size": side, "steps": steps, "strength": self.strength, "keep_colors": self.keep_colors}
+
+
+@dataclass
+class ChatState:
+    chat_id: int
+    content_file_id: str | None = None
+    style_file_id: str | None = None
+    awaiting: str | None = None          # "style" after "My own style image"
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass
+class Job:
+    id: int
+    chat_id: int
+    kind: str                            # "preset", "all" or "nst"
+    preset: str | None
+    content_file_id: str
+    style_file_id: str | None
+    options: dict
+    status: str
+    progress_message_id: int | None = None
+    reason: str | None = None

@@ -1,0 +1,73 @@
+"""The contract every state store keeps (SQLite on one machine, Redis for several bot replicas)."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from bot.state.records import JOB_RETENTION_S, UPDATE_RETENTION_S, ChatState, Job
+
+
+class StateStore(ABC):
+    """Chats, settings, jobs and seen updates. Every method is one atomic step, safe to call from several
+    processes at once: a claimed update is claimed once, a chat has at most one active job, and a job moves only
+    from the states the caller expects."""
+
+    # -- updates ---------------------------------------------------------------------------------------------
+    @abstractmethod
+    def claim_update(self, update_id: int, payload: dict) -> bool:
+        """Record an update; False when it was seen before (Telegram retried it, or another replica has it)."""
+
+    @abstractmethod
+    def finish_update(self, update_id: int) -> None:
+        """The update was handled: drop its payload; it stays known (deduplicated) until pruned."""
+
+    @abstractmethod
+    def pending_updates(self) -> list[dict]:
+        """Payloads of claimed updates not yet finished, oldest first."""
+
+    @abstractmethod
+    def last_update_id(self) -> int | None:
+        """The newest update ever claimed (polling resumes after it)."""
+
+    @abstractmethod
+    def prune(self, updates_older_than_s: float = UPDATE_RETENTION_S, jobs_older_than_s: float = JOB_RETENTION_S,
+              now: float | None = None) -> tuple[int, int]:
+        """Forget handled updates and finished jobs past their retention; returns (updates, jobs) forgotten.
+        The newest update stays: polling resumes after it."""
+
+    # -- chats -----------------------------------------------------------------------------------------------
+    @abstractmethod
+    def chat(self, chat_id: int) -> ChatState:
+        """The chat's state, or a fresh one."""
+
+    @abstractmethod
+    def save_chat(self, state: ChatState) -> None: ...
+
+    # -- jobs ------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def create_job(self, chat_id: int, kind: str, content_file_id: str, preset: str | None = None,
+                   style_file_id: str | None = None, options: dict | None = None) -> Job | None:
+        """A new queued job, or None when the chat already has an active one (one job per chat)."""
+
+    @abstractmethod
+    def job(self, job_id: int) -> Job | None: ...
+
+    @abstractmethod
+    def active_job(self, chat_id: int) -> Job | None: ...
+
+    @abstractmethod
+    def unfinished_jobs(self) -> list[Job]:
+        """Every queued, running or delivering job, oldest first."""
+
+    @abstractmethod
+    def move_job(self, job_id: int, to: str, expect: tuple[str, ...], reason: str | None = None) -> bool:
+        """Move a job to `to` only if it is in one of `expect`; True when it moved."""
+
+    @abstractmethod
+    def set_progress_message(self, job_id: int, message_id: int) -> None: ...
+
+    @abstractmethod
+    def close_chat_jobs(self, chat_id: int, reason: str) -> int:
+        """End the chat's active jobs as closed (the person blocked the bot); returns how many."""
+
+    @abstractmethod
+    def close(self) -> None: ...

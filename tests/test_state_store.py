@@ -1,0 +1,205 @@
+"""The state-store contract, run against both backends: SQLite (one file) and Redis (a real redis-server started
+by the tests). Races run in separate processes, as bot replicas would."""
+import multiprocessing
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.config import BotSettings, ConfigError
+from bot.state import Settings, SqliteStore, open_store
+from bot.state.redis_store import RedisStore
+from bot.state.urls import redacted, sqlite_path
+
+
+def make_store(backend: str, where: str):
+    """A store on `where`: a SQLite file path, or a Redis URL plus '#' and a key prefix."""
+    if backend == "sqlite":
+        return SqliteStore(Path(where))
+    url, prefix = where.split("#")
+    return RedisStore.from_url(url, prefix=prefix)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def place(request, tmp_path):
+    """(backend, where): each test gets its own file or its own Redis key prefix."""
+    if request.param == "sqlite":
+        return "sqlite", str(tmp_path / "state.db")
+    server = request.getfixturevalue("redis_server")
+    return "redis", f"{server.url}#test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture()
+def store(place):
+    s = make_store(*place)
+    yield s
+    s.close()
+
+
+def test_updates_are_deduplicated_and_unhandled_ones_survive_a_reopen(place):
+    s = make_store(*place)
+    assert s.claim_update(10, {"update_id": 10}) and not s.claim_update(10, {"update_id": 10})
+    assert s.claim_update(11, {"update_id": 11})
+    s.finish_update(10)
+    s.close()
+    again = make_store(*place)
+    assert again.pending_updates() == [{"update_id": 11}] and again.last_update_id() == 11
+    assert not again.claim_update(10, {"update_id": 10})
+    again.close()
+
+
+def test_last_update_id_is_the_newest_even_when_claimed_out_of_order(store):
+    assert store.last_update_id() is None
+    for uid in (7, 9, 8):
+        store.claim_update(uid, {"update_id": uid})
+    assert store.last_update_id() == 9
+    assert [u["update_id"] for u in store.pending_updates()] == [7, 8, 9]
+
+
+def test_one_active_job_per_chat_and_cancelled_jobs_are_never_delivered(store):
+    job = store.create_job(1, "preset", "FILE", preset="monet", options={"size": 512})
+    assert job.status == "queued" and job.options == {"size": 512} and job.preset == "monet"
+    assert job.style_file_id is None and job.progress_message_id is None and job.reason is None
+    assert store.create_job(1, "nst", "FILE", style_file_id="STYLE") is None
+    assert store.create_job(2, "preset", "FILE", preset="monet") is not None      # other chats are free
+    assert store.move_job(job.id, "running", ("queued",))
+    assert store.move_job(job.id, "cancelled", ("queued", "running"))
+    assert not store.move_job(job.id, "delivering", ("running",))               # the result is dropped
+    assert store.active_job(1) is None and store.create_job(1, "all", "FILE") is not None
+    assert not store.move_job(10_000, "running", ("queued",))                   # no such job
+
+
+def test_job_moves_keep_the_reason_unless_given_and_record_the_progress_message(store):
+    job = store.create_job(3, "nst", "C", style_file_id="S", options={"steps": 5})
+    store.set_progress_message(job.id, 42)
+    store.set_progress_message(99_999, 1)                                        # no such job: nothing made
+    assert store.job(99_999) is None
+    assert store.move_job(job.id, "running", ("queued",), "started")
+    assert store.move_job(job.id, "running", ("queued", "running"))             # a resume keeps the reason
+    again = store.job(job.id)
+    assert again.reason == "started" and again.progress_message_id == 42 and again.style_file_id == "S"
+    assert store.active_job(3).id == job.id
+    assert store.move_job(job.id, "failed", ("running",), "")                    # an empty reason is a reason
+    assert store.job(job.id).reason == "" and store.active_job(3) is None
+
+
+def test_unfinished_jobs_and_closing_a_blocked_chat(store):
+    a = store.create_job(1, "preset", "F", preset="x")
+    b = store.create_job(2, "nst", "F", style_file_id="S")
+    store.move_job(b.id, "running", ("queued",))
+    assert [j.id for j in store.unfinished_jobs()] == [a.id, b.id]
+    assert store.close_chat_jobs(2, "blocked") == 1 and store.close_chat_jobs(2, "blocked") == 0
+    assert store.job(b.id).status == "closed" and store.job(b.id).reason == "blocked"
+    assert [j.id for j in store.unfinished_jobs()] == [a.id]
+    assert store.close_chat_jobs(77, "blocked") == 0
+    assert not store.move_job(b.id, "delivering", ("running",))                 # closed stays closed
+
+
+def test_chat_state_and_settings_round_trip(store):
+    chat = store.chat(5)
+    assert chat.content_file_id is None and chat.settings == Settings()
+    chat.content_file_id, chat.awaiting = "PHOTO", "style"
+    chat.settings.quality, chat.settings.keep_colors = "best", True
+    store.save_chat(chat)
+    again = store.chat(5)
+    assert again.content_file_id == "PHOTO" and again.awaiting == "style"
+    assert again.settings.quality == "best" and again.settings.keep_colors
+    assert again.settings.nst_options() == {"size": 512, "steps": 500, "strength": 1.0, "keep_colors": True}
+    again.awaiting = None                                                        # a cleared field is cleared
+    store.save_chat(again)
+    assert store.chat(5).awaiting is None and store.chat(5).content_file_id == "PHOTO"
+
+
+def test_old_handled_updates_and_finished_jobs_are_forgotten(store):
+    now = time.time()
+    for uid in (1, 2, 3):
+        store.claim_update(uid, {"update_id": uid})
+    store.finish_update(1)
+    store.finish_update(3)
+    done = store.create_job(5, "preset", "f1", preset="monet")
+    store.move_job(done.id, "failed", ("queued",), "x")
+    running = store.create_job(6, "preset", "f2", preset="monet")
+    later = now + 3 * 24 * 3600
+    assert store.prune(now=later) == (1, 0)        # update 1; 2 is unhandled, 3 is the newest
+    assert [u["update_id"] for u in store.pending_updates()] == [2]
+    assert store.last_update_id() == 3
+    assert not store.claim_update(3, {"update_id": 3})   # the newest is still deduplicated
+    assert store.prune(now=now + 31 * 24 * 3600) == (0, 1)   # the failed job; the running one stays
+    assert store.job(done.id) is None and store.job(running.id) is not None
+
+
+# -- races between processes (bot replicas) ------------------------------------------------------------------
+def _race(backend: str, where: str, worker: int, rounds: int, out, barrier) -> None:
+    """Claim updates 1000.., open a job in chats 1500.., then try to start every queued job: all four workers try
+    every id, each from its own offset."""
+    s = make_store(backend, where)
+    order = [(worker * rounds // 4 + i) % rounds for i in range(rounds)]
+    barrier.wait(60)  # every replica is up: start together
+    claimed = [1000 + i for i in order if s.claim_update(1000 + i, {"update_id": 1000 + i, "by": worker})]
+    created = [(1500 + i, job.id) for i in order
+               if (job := s.create_job(1500 + i, "preset", f"F{worker}", preset="monet")) is not None]
+    out.put(("created", worker, claimed, created))
+    barrier.wait(60)
+    started = [j.id for j in s.unfinished_jobs() if s.move_job(j.id, "running", ("queued",))]
+    s.close()
+    out.put(("started", worker, started, []))
+
+
+def test_replicas_racing_claim_each_update_once_keep_one_job_per_chat_and_start_each_job_once(place):
+    make_store(*place).close()  # create the schema before the race
+    ctx = multiprocessing.get_context("spawn")
+    out, rounds, barrier = ctx.Queue(), 300, ctx.Barrier(4)
+    procs = [ctx.Process(target=_race, args=(*place, w, rounds, out, barrier)) for w in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in range(2 * len(procs))]
+    for p in procs:
+        p.join(30)
+    created = [r for r in results if r[0] == "created"]
+    assert sorted(u for _, _, c, _ in created for u in c) == list(range(1000, 1000 + rounds))  # each update once
+    chats = sorted(chat for *_, jobs in created for chat, _ in jobs)
+    assert chats == list(range(1500, 1500 + rounds))                                   # one job per chat
+    started = sorted(j for kind, _, ids, _ in results if kind == "started" for j in ids)
+    s = make_store(*place)
+    assert started == sorted(j.id for j in s.unfinished_jobs())                         # each job started once
+    assert len(started) == rounds and all(j.status == "running" for j in s.unfinished_jobs())
+    s.close()
+
+
+# -- Redis specifics ---------------------------------------------------------------------------------------
+def test_redis_keys_share_one_hash_tag_and_finished_records_expire(redis_server):
+    prefix = f"tag-{uuid.uuid4().hex[:8]}"
+    s = RedisStore.from_url(redis_server.url, prefix=prefix)
+    s.claim_update(1, {"update_id": 1})
+    s.finish_update(1)
+    job = s.create_job(1, "preset", "F", preset="monet")
+    s.move_job(job.id, "done", ("queued",))
+    live = s.create_job(2, "preset", "F", preset="monet")
+    raw = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    keys = raw.keys(f"*{prefix}*")
+    assert keys and all(k.startswith(f"{{{prefix}}}:") for k in keys)   # one Redis Cluster slot
+    assert 0 < raw.ttl(f"{{{prefix}}}:update:1") <= 2 * 24 * 3600
+    assert 0 < raw.ttl(f"{{{prefix}}}:job:{job.id}") <= 30 * 24 * 3600
+    assert raw.ttl(f"{{{prefix}}}:job:{live.id}") == -1                  # an active job never expires
+    raw.close()
+    s.close()
+
+
+def test_the_state_url_picks_the_backend_and_never_shows_a_password(redis_server, tmp_path):
+    s = open_store(redis_server.url)
+    assert isinstance(s, RedisStore)
+    s.close()
+    assert isinstance(open_store(f"sqlite:///{tmp_path}/x.db"), SqliteStore)
+    assert sqlite_path("sqlite:///var/x.db", Path("/srv/app")) == Path("/srv/app/var/x.db")
+    assert sqlite_path("sqlite:////data/x.db", Path("/srv/app")) == Path("/data/x.db")
+    url = "rediss://default:sup3r-secret@cache.example.org:6380/2"
+    assert "sup3r-secret" not in redacted(url) and "cache.example.org:6380" in redacted(url)
+    settings = BotSettings.from_env({"STYLEBOT_STATE_URL": url})
+    assert settings.state_url == url and "sup3r-secret" not in repr(settings)
+    with pytest.raises(ConfigError, match="must look like") as bad:
+        BotSettings.from_env({"STYLEBOT_STATE_URL": "postgres://u:pw-secret@db/x"})
+    assert "pw-secret" not in str(bad.value)
+    with pytest.raises(ConfigError, match="no Redis host"):
+        BotSettings.from_env({"STYLEBOT_STATE_URL": "redis://"})
