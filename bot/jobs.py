@@ -16,7 +16,7 @@ from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramFo
                                 TelegramNetworkError, TelegramRetryAfter, TelegramServerError)
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
-from bot import texts
+from bot import metrics, texts
 from bot.files import DownloadError, TelegramFiles
 from bot.keyboards import content_tag, retry_keyboard
 from bot.limits import ALBUM_MAX, BUSY_RETRY_S, DELIVERY_PATIENCE_S
@@ -38,19 +38,33 @@ class JobRunner:
         self.delivery_retry_interval = delivery_retry_interval
         self.nst_caps = nst_caps or {}      # e.g. {"size": 256, "steps": 100} on a slow host
         self.tasks: dict[int, asyncio.Task] = {}
+        self.started: dict[int, float] = {}  # job id -> when this replica started running it
 
     # -- control --------------------------------------------------------------------------------------------
     def start(self, job: Job) -> None:
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
         self.tasks[job.chat_id] = task
-        task.add_done_callback(lambda t, chat=job.chat_id: self.tasks.pop(chat, None) if self.tasks.get(chat) is t
-                               else None)
+        task.add_done_callback(lambda t, chat=job.chat_id: self._forget(chat, t))
+        metrics.jobs_in_flight.set(len(self.tasks))
+
+    def _forget(self, chat_id: int, task: asyncio.Task) -> None:
+        if self.tasks.get(chat_id) is task:
+            del self.tasks[chat_id]
+        metrics.jobs_in_flight.set(len(self.tasks))
+
+    def _ended(self, job: Job, outcome: str) -> None:
+        """Count a job that reached an end state here; a delivered one also records its time to result."""
+        metrics.jobs.inc(tags={"kind": job.kind, "outcome": outcome})
+        started = self.started.pop(job.id, None)
+        if outcome == "done" and started is not None:
+            metrics.time_to_result.observe(time.monotonic() - started, tags={"kind": job.kind})
 
     async def cancel(self, chat_id: int) -> Job | None:
         """Cancel the chat's job; returns it when it was cancelled before its result went out."""
         job = self.store.active_job(chat_id)
         if job is None or not self.store.move_job(job.id, "cancelled", ("queued", "running"), "cancelled by user"):
             return None
+        self._ended(job, "cancelled")
         task = self.tasks.get(chat_id)
         if task is not None:
             task.cancel()
@@ -64,6 +78,7 @@ class JobRunner:
         for job in self.store.unfinished_jobs():
             if job.status == "delivering":
                 if self.store.move_job(job.id, "interrupted", ("delivering",), "restart during delivery"):
+                    self._ended(job, "interrupted")
                     await self._quiet(self.bot.send_message(job.chat_id, texts.RESTARTED_UNSURE))
                 continue
             logger.info("resuming job %d (%s) for a chat", job.id, job.kind)
@@ -89,6 +104,7 @@ class JobRunner:
     async def _run(self, job: Job) -> None:
         if not self.store.move_job(job.id, "running", ("queued", "running")):
             return
+        self.started.setdefault(job.id, time.monotonic())
         try:
             content = await self.files.get(job.content_file_id)
             await self._paint(job, content)
@@ -96,6 +112,8 @@ class JobRunner:
             raise
         except TelegramForbiddenError:
             closed = self.store.close_chat_jobs(job.chat_id, "the person blocked the bot")
+            if closed:
+                self._ended(job, "closed")
             logger.info("chat blocked the bot; closed %d job(s)", closed)
         except StylesError as e:
             retry = None
@@ -125,6 +143,7 @@ class JobRunner:
 
     async def _fail(self, job: Job, message: str, reason: str, markup=None) -> None:
         if self.store.move_job(job.id, "failed", ("queued", "running"), reason):
+            self._ended(job, "failed")
             if job.progress_message_id:
                 await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
             await self._quiet(self.bot.send_message(job.chat_id, message, reply_markup=markup))
@@ -147,9 +166,11 @@ class JobRunner:
             reason = delivery_reason(e)
             logger.warning("job %d: delivery failed: %s", job.id, reason)
             if self.store.move_job(job.id, "failed", ("delivering",), f"delivery: {reason}"):
+                self._ended(job, "failed")
                 await self._quiet(self.bot.send_message(job.chat_id, texts.DELIVERY_FAILED.format(reason=reason)))
             return
-        self.store.move_job(job.id, "done", ("delivering",))
+        if self.store.move_job(job.id, "done", ("delivering",)):
+            self._ended(job, "done")
 
     async def _patiently(self, step: Step) -> None:
         deadline = time.monotonic() + self.delivery_patience

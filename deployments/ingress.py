@@ -25,6 +25,7 @@ from starlette.responses import Response, StreamingResponse
 from deployments.http_api import ERRORS, Health, Styles, api
 from deployments.http_body import read_capped
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
+from deployments.metrics import Measured, rejections
 from models.images import ImageError, ImageLimits, decode_image, shrink
 from models.limits import MAX_SIDE, MIN_PRESET_SIDE
 from models.nst.options import MIN_SIDE, NSTOptions
@@ -154,58 +155,67 @@ class StylesIngress:
 
     async def stylize(self, preset: str, image: bytes, fmt: str = "JPEG", size: int | None = None) -> bytes:
         """Repaint `image` with a preset; returns `fmt` bytes. Raises ServiceError for bad input or overload."""
-        handle = self._generator(preset)
-        img = await self._decode(image, self._preset_side(size))
-        try:
-            return await handle.stylize.remote(to_array(img), fmt)
-        except Exception as e:
-            if is_back_pressure(e):
-                raise busy(f"{preset} style") from None
-            raise
+        with Measured("preset"):
+            handle = self._generator(preset)
+            img = await self._decode(image, self._preset_side(size))
+            try:
+                return await handle.stylize.remote(to_array(img), fmt)
+            except Exception as e:
+                if is_back_pressure(e):
+                    rejections.inc(tags={"target": preset})
+                    raise busy(f"{preset} style") from None
+                raise
 
     async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None) -> dict[str, bytes]:
         """Every available preset at once: {preset: image bytes}. A preset that fails is left out."""
-        img = to_array(await self._decode(image, self._preset_side(size)))
-        names = list(self.generators)
-        results = await asyncio.gather(*(self.generators[n].stylize.remote(img, fmt) for n in names),
-                                       return_exceptions=True)
-        for n, r in zip(names, results):
-            if isinstance(r, BaseException) and not is_back_pressure(r):
-                logger.warning("preset %s failed in stylize_all: %r", n, r)
-        done = {n: r for n, r in zip(names, results) if isinstance(r, bytes)}
-        if not done:
-            raise busy("painting service")
-        return done
+        with Measured("all"):
+            img = to_array(await self._decode(image, self._preset_side(size)))
+            names = list(self.generators)
+            results = await asyncio.gather(*(self.generators[n].stylize.remote(img, fmt) for n in names),
+                                           return_exceptions=True)
+            for n, r in zip(names, results):
+                if isinstance(r, BaseException) and is_back_pressure(r):
+                    rejections.inc(tags={"target": n})
+                elif isinstance(r, BaseException):
+                    logger.warning("preset %s failed in stylize_all: %r", n, r)
+            done = {n: r for n, r in zip(names, results) if isinstance(r, bytes)}
+            if not done:
+                raise busy("painting service")
+            return done
 
     async def nst(self, content: bytes, style: bytes, options: dict | None = None,
                   fmt: str = "JPEG") -> AsyncIterator[dict]:
         """Stream {"type": "progress", ...} events, then {"type": "result", "image": bytes, ...}."""
-        if self.nst_handle is None:
-            raise UnknownStyle("nst_unavailable", "Painting with your own style image is unavailable right now.")
-        opts = parse_nst_options(options or {}, self.nst_max_side, self.nst_max_steps)
-        c = await self._decode(content, opts.get("size", NSTOptions.size))
-        check_shape(c, opts.get("size", NSTOptions.size))  # NST scales small photos up to its size
-        s = await self._decode(style, self.nst_max_side)
-        side = style_side_for(c.size, s.size, opts.get("size", NSTOptions.size),
-                              opts.get("style_scale", NSTOptions.style_scale))
-        if side < max(s.size):
-            s = await asyncio.to_thread(shrink, s, side)
-        gen = None
-        try:
-            gen = self.nst_handle.run.remote(to_array(c), to_array(s), opts, fmt,
-                                             style_key=hashlib.sha256(style).hexdigest())
-            async for event in gen:
-                yield event
-        except Exception as e:
-            if is_back_pressure(e):
-                raise busy("painting service") from None
-            raise
-        finally:
-            if gen is not None:
-                try:
-                    gen.cancel()  # stops the optimiser when our caller went away; a no-op once finished
-                except Exception:  # noqa: BLE001 - cancel() re-raises the request's own error, handled above
-                    pass
+        with Measured("nst") as measured:
+            if self.nst_handle is None:
+                raise UnknownStyle("nst_unavailable", "Painting with your own style image is unavailable right now.")
+            opts = parse_nst_options(options or {}, self.nst_max_side, self.nst_max_steps)
+            c = await self._decode(content, opts.get("size", NSTOptions.size))
+            check_shape(c, opts.get("size", NSTOptions.size))  # NST scales small photos up to its size
+            s = await self._decode(style, self.nst_max_side)
+            side = style_side_for(c.size, s.size, opts.get("size", NSTOptions.size),
+                                  opts.get("style_scale", NSTOptions.style_scale))
+            if side < max(s.size):
+                s = await asyncio.to_thread(shrink, s, side)
+            gen = None
+            try:
+                gen = self.nst_handle.run.remote(to_array(c), to_array(s), opts, fmt,
+                                                 style_key=hashlib.sha256(style).hexdigest())
+                async for event in gen:
+                    if event["type"] == "result":
+                        measured.end()  # counted before the caller takes it: closing us afterwards is no cancel
+                    yield event
+            except Exception as e:
+                if is_back_pressure(e):
+                    rejections.inc(tags={"target": "nst"})
+                    raise busy("painting service") from None
+                raise
+            finally:
+                if gen is not None:
+                    try:
+                        gen.cancel()  # stops the optimiser when our caller went away; a no-op once finished
+                    except Exception:  # noqa: BLE001 - cancel() re-raises the request's own error, handled above
+                        pass
 
     # -- HTTP (FastAPI routes; errors become JSON in deployments/http_api.py) ------------------------------
     @api.get("/healthz", response_model=Health)

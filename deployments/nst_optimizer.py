@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,7 @@ from models.nst import NSTOptions, StyleNotTransferred
 from models.nst.scheduler import NSTScheduler
 from models.device import prepare_torch
 from models.loading import load_nst
+from deployments import metrics
 from deployments.http_errors import not_transferred
 from models.images import encode_image
 from models.weights_store import WeightsStore
@@ -62,8 +64,13 @@ class NSTOptimizer:
         key = f"{style_key or hashlib.sha256(style.tobytes()).hexdigest()}:{style.shape[1]}x{style.shape[0]}"
         job = self.scheduler.submit(c, s, opts, lambda e: loop.call_soon_threadsafe(events.put_nowait, e),
                                     style_key=key)
+        started, evaluated = time.monotonic(), 0
+        metrics.nst_jobs.set(self.scheduler.running)
         try:
             while (event := await events.get())["type"] == "progress":
+                if event["step"] > evaluated:
+                    metrics.nst_evaluations.inc(event["step"] - evaluated)
+                    evaluated = event["step"]
                 yield event
             if event["type"] == "left":
                 raise RuntimeError("the optimiser was stopped")
@@ -72,6 +79,9 @@ class NSTOptimizer:
                     raise not_transferred(event["error"].drop, event["error"].required)
                 raise event["error"]
             result = event["result"]
+            if result.steps > evaluated:
+                metrics.nst_evaluations.inc(result.steps - evaluated)
+            metrics.nst_evaluations_per_second.set(result.steps / max(time.monotonic() - started, 1e-6))
             image = await asyncio.to_thread(lambda: encode_image(to_pil(result.image), fmt))
             yield {"type": "result", "image": image, "format": fmt, "steps": result.steps, "loss": result.loss}
         finally:
@@ -79,6 +89,7 @@ class NSTOptimizer:
             # wait for that, so the replica has room before the next request starts.
             job.cancel()
             await asyncio.to_thread(job.ended.wait)
+            metrics.nst_jobs.set(self.scheduler.running)
 
     def stats(self) -> dict:
         return {"busy": self.scheduler.running > 0, "running": self.scheduler.running,

@@ -81,12 +81,13 @@ def styles_app(store):
     import ray
     from ray import serve
 
+    metrics_port = free_port()
     ray.init(num_cpus=4, object_store_memory=150 * 1024 * 1024, include_dashboard=False,
-             log_to_driver=False, ignore_reinit_error=True)
+             log_to_driver=False, ignore_reinit_error=True, _metrics_export_port=metrics_port)
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     handle = deploy_styles_app()
-    yield {"handle": handle, "url": f"http://127.0.0.1:{port}"}
+    yield {"handle": handle, "url": f"http://127.0.0.1:{port}", "metrics_url": f"http://127.0.0.1:{metrics_port}"}
     serve.shutdown()
     ray.shutdown()
 

@@ -459,3 +459,91 @@ def test_an_unreachable_bot_api_does_not_keep_the_bot_from_starting(styles_app, 
             assert db.execute("SELECT COUNT(*) FROM updates").fetchone()[0] == 1
     finally:
         serve.delete("bot-offline")
+
+
+# -- metrics ----------------------------------------------------------------------------------------------
+def scrape(url: str) -> dict[str, float]:
+    """{'name{label="v",...}': value} from a Prometheus text endpoint, only stylebot's series."""
+    series = {}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("ray_stylebot_"):
+            key, value = line.rsplit(" ", 1)
+            series[key] = float(value)
+    return series
+
+
+def total(series: dict[str, float], name: str, **labels) -> float:
+    return sum(v for k, v in series.items() if k.split("{")[0] == name
+               and all(f'{label}="{value}"' in k for label, value in labels.items()))
+
+
+def test_every_stylebot_metric_reaches_the_prometheus_endpoint(chat, styles_app):
+    import asyncio
+
+    from deployments.http_errors import ServiceBusy
+
+    chat.fake.fail("sendMessage", 429, retry_after=1, chat_id=chat.id)   # a Telegram error, waited out
+    pick_first_preset(chat)                                               # a preset job, delivered
+    chat.fake.wait_for(lambda: chat.photos(), 60, "the preset result")
+    with httpx.Client(base_url=styles_app["url"], timeout=30) as http:
+        assert http.post("/v1/stylize/vintage", content=b"not an image").status_code == 415
+
+    stream = serve.get_app_handle("styles").options(stream=True)
+    photo, style = (chat.data_dir / "kodim23.jpg").read_bytes(), (chat.data_dir / "wave.jpg").read_bytes()
+
+    async def optimise(steps: int, size: int = 48) -> str:
+        gen = stream.nst.remote(photo, style, {"size": size, "steps": steps})
+        try:
+            return [e async for e in gen][-1]["type"]
+        except ServiceBusy:
+            return "busy"
+        finally:
+            try:
+                gen.cancel()  # as the bot does: a cancelled consumer stops the optimisation
+            except Exception:  # noqa: BLE001 - already finished
+                pass
+
+    async def crowd() -> list[str]:
+        # one job runs and one waits (the test app's NST allows 1 + 1); the third is refused: a rejection
+        long_jobs = [asyncio.ensure_future(optimise(1000, 192)) for _ in range(2)]   # minutes each on a CPU
+        await asyncio.sleep(3)
+        refused = await optimise(30)
+        finished = [job.result() if not job.exception() else repr(job.exception()) for job in long_jobs if job.done()]
+        assert finished == [], f"a long job ended early: {finished}"
+        for job in long_jobs:
+            job.cancel()
+        await asyncio.gather(*long_jobs, return_exceptions=True)
+        for _ in range(60):  # the cancelled jobs leave at their next step; then a job is taken again
+            if (after := await optimise(30)) != "busy":
+                return [refused, after]
+            await asyncio.sleep(1)
+        return [refused, "still busy"]
+
+    assert asyncio.run(crowd()) == ["busy", "result"]
+    assert nst_free()
+
+    expected = {
+        "ray_stylebot_requests_total": {"kind": "preset", "outcome": "ok"},
+        "ray_stylebot_request_seconds_count": {"kind": "nst"},
+        "ray_stylebot_rejections_total": {"target": "nst"},
+        "ray_stylebot_nst_evaluations_total": {},
+        "ray_stylebot_nst_evaluations_per_second": {},
+        "ray_stylebot_nst_jobs": {},
+        "ray_stylebot_jobs_total": {"kind": "preset", "outcome": "done"},
+        "ray_stylebot_time_to_result_seconds_count": {"kind": "preset"},
+        "ray_stylebot_telegram_errors_total": {"kind": "rate_limited", "method": "sendMessage"},
+        "ray_stylebot_bot_jobs_in_flight": {},
+    }
+    deadline = time.monotonic() + 90   # Ray exports custom metrics every few seconds
+    while True:
+        series = scrape(styles_app["metrics_url"])
+        missing = [name for name, labels in expected.items()
+                   if not any(k.split("{")[0] == name and all(f'{l}="{v}"' in k for l, v in labels.items())
+                              for k in series)]
+        if not missing:
+            break
+        assert time.monotonic() < deadline, f"never exported: {missing}"
+        time.sleep(2)
+    assert total(series, "ray_stylebot_requests_total", kind="preset", outcome="bad_input") >= 1
+    assert total(series, "ray_stylebot_nst_evaluations_total") >= 60          # two finished 30-step jobs at least
+    assert total(series, "ray_stylebot_requests_total", kind="nst", outcome="busy") >= 1
