@@ -13,17 +13,19 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import Update
 
-from bot import texts
+from bot import metrics, texts
 from bot.config import BotSettings
 from bot.flood import FloodGate, Verdict
 from bot.handlers import all_routers
 from bot.jobs import JobRunner
+from bot.leases import holding, replica_name
 from bot.state import open_store
 from bot.styles_client import StylesClient
 from bot.telegram_retry import RetryMiddleware
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
 POLL_TIMEOUT_S = 25
+NO_CHAT = 0  # updates without a chat (none the bot asks for; a hostile body) queue as one pseudo-chat
 
 
 def build_dispatcher() -> Dispatcher:
@@ -85,8 +87,10 @@ class BotApp:
         self.bot = Bot(settings.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
         self.dp = build_dispatcher()
         self.store = open_store(settings.state_url)
+        self.owner = replica_name()
         caps = {"size": settings.nst_max_size, "steps": settings.nst_max_steps}
-        self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v})
+        self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v},
+                                owner=self.owner, lease_s=settings.lease_s)
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
         self.dp["files"] = self.runner.files
@@ -100,13 +104,33 @@ class BotApp:
         return self.dp.resolve_used_update_types()
 
     async def start(self) -> None:
-        """Re-handle updates cut off by a restart, resume jobs, and connect to Telegram in the background: an
-        unreachable Bot API must not keep the replica (and `serve run`) from coming up."""
-        for payload in self.store.pending_updates():
-            self._spawn(self._handle(payload))
-        await self.runner.resume_all()
+        """Re-handle updates cut off by a restart, take over jobs no live replica holds, and connect to Telegram
+        in the background: an unreachable Bot API must not keep the replica (and `serve run`) from coming up."""
+        self._take_over_updates()
+        await self.runner.adopt_orphans()
         self._spawn(self._connect())
         self._spawn(self._housekeeping())
+        self._spawn(self._watch_other_replicas())
+
+    def _take_over_updates(self) -> None:
+        """Handle claimed updates nobody finished (their replica died): by chat, under each chat's lease, so a
+        live replica still working on a chat is left alone."""
+        chats = {update_chat_id(payload) for payload in self.store.pending_updates()}
+        for chat_id in chats:
+            self._spawn(self._drain(NO_CHAT if chat_id is None else chat_id))
+
+    async def _watch_other_replicas(self) -> None:
+        """Every third of a lease: jobs and updates a dead replica left behind are taken over once its leases
+        expire, and this replica's jobs cancelled elsewhere (/cancel on another replica) stop here."""
+        while True:
+            await asyncio.sleep(self.settings.lease_s / 3)
+            try:
+                metrics.jobs_in_flight.set(len(self.runner.tasks))  # a gauge goes stale unless set again
+                await self.runner.keep_jobs()
+                await self.runner.adopt_orphans()
+                self._take_over_updates()
+            except Exception as e:  # noqa: BLE001 - the store may be briefly unreachable; try again next round
+                logger.warning("taking over from other replicas failed: %s", type(e).__name__)
 
     async def _housekeeping(self, every_s: float = 3600.0) -> None:
         """Forget old handled updates and finished jobs, so the state store does not grow without end."""
@@ -154,13 +178,13 @@ class BotApp:
         update_id = payload.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**62:
             raise ValueError("an Update needs an integer update_id")
-        if not self.store.claim_update(update_id, payload):
+        chat_id = update_chat_id(payload)
+        if not self.store.claim_update(update_id, payload, NO_CHAT if chat_id is None else chat_id):
             logger.info("update %d seen before; ignored", update_id)
             return False
-        chat_id = update_chat_id(payload)
         verdict = self.flood.check(chat_id) if chat_id is not None else Verdict.ALLOW
         if verdict is Verdict.ALLOW:
-            self._spawn(self._handle(payload))
+            self._spawn(self._drain(NO_CHAT if chat_id is None else chat_id))
         else:
             self._spawn(self._refuse_flood(payload, chat_id, warn=verdict is Verdict.WARN))
         return True
@@ -183,25 +207,43 @@ class BotApp:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    async def _drain(self, chat_id: int) -> None:
+        """Handle the chat's pending updates oldest first, holding the chat's lease: with several replicas a
+        chat's updates may arrive at any of them, and only the lease holder handles them, in order. A replica
+        that finds the lease taken waits until the holder has handled every pending update of the chat
+        (including the one this replica received) or has died and its lease expired."""
+        async with self.chat_locks.hold(chat_id):  # one drainer per chat in this replica
+            handled: set[int] = set()
+            while True:
+                async with holding(self.store, f"chat:{chat_id}", self.owner, self.settings.lease_s) as held:
+                    while held and (payload := self.store.next_pending_update(chat_id)) is not None:
+                        if payload["update_id"] in handled:  # finishing it failed (store unreachable): later
+                            logger.warning("update %d could not be marked handled", payload["update_id"])
+                            return
+                        handled.add(payload["update_id"])
+                        await self._handle(payload)
+                if self.store.next_pending_update(chat_id) is None:
+                    return
+                await asyncio.sleep(0.1 if not held else 0)
+
     async def _handle(self, payload: dict) -> None:
-        """Updates of one chat are handled in order; different chats run concurrently."""
+        """One update, then marked handled whatever happened."""
         update_id = payload["update_id"]
-        async with self.chat_locks.hold(update_chat_id(payload) or 0):
-            try:
-                update = Update.model_validate(payload, context={"bot": self.bot})
-                await self.dp.feed_update(self.bot, update)
-            except TelegramForbiddenError:
-                chat_id = update_chat_id(payload)
-                if chat_id is not None:
-                    self.store.close_chat_jobs(chat_id, "the person blocked the bot")
-            except TelegramAPIError as e:
-                logger.warning("update %d: Telegram refused a reply: %s", update_id, type(e).__name__)
-                await self._answer_tap(payload)
-            except Exception:
-                logger.exception("update %d failed", update_id)
-                await self._answer_tap(payload)
-            finally:
-                self.store.finish_update(update_id)
+        try:
+            update = Update.model_validate(payload, context={"bot": self.bot})
+            await self.dp.feed_update(self.bot, update)
+        except TelegramForbiddenError:
+            chat_id = update_chat_id(payload)
+            if chat_id is not None:
+                self.store.close_chat_jobs(chat_id, "the person blocked the bot")
+        except TelegramAPIError as e:
+            logger.warning("update %d: Telegram refused a reply: %s", update_id, type(e).__name__)
+            await self._answer_tap(payload)
+        except Exception:
+            logger.exception("update %d failed", update_id)
+            await self._answer_tap(payload)
+        finally:
+            self.store.finish_update(update_id)
 
     async def _answer_tap(self, payload: dict) -> None:
         """A tap whose handler failed still gets an answer: otherwise the person's button keeps spinning."""
@@ -214,6 +256,15 @@ class BotApp:
             logger.info("could not answer a failed tap: %s", type(e).__name__)
 
     async def _poll(self) -> None:
+        """Long-poll Telegram. Telegram allows one getUpdates at a time, so with several replicas only the holder
+        of the "poller" lease polls; the others stand by and take over once a dead poller's lease expires."""
+        while True:
+            async with holding(self.store, "poller", self.owner, POLL_TIMEOUT_S + 15) as held:
+                if held:
+                    await self._poll_updates()
+            await asyncio.sleep(5)
+
+    async def _poll_updates(self) -> None:
         offset = (self.store.last_update_id() or -1) + 1 or None
         while True:
             try:

@@ -1,6 +1,8 @@
 """The bot's settings, read from the environment. Secrets are kept out of every repr, log line and URL we print."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ class BotSettings:
     secret_generated: bool = False
     nst_max_size: int | None = None       # caps on what /settings quality asks of NST (slow CPU hosts)
     nst_max_steps: int | None = None
+    lease_s: float = 30.0                 # how long a dead replica's chats and jobs wait before another takes them
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "BotSettings":
@@ -45,17 +48,23 @@ class BotSettings:
             raise ConfigError(str(e)) from None
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
         generated = not secret
-        # Telegram allows 1-256 characters from A-Z, a-z, 0-9, _ and -.
-        secret = secret or secrets.token_urlsafe(32)
+        # Telegram allows 1-256 characters from A-Z, a-z, 0-9, _ and -. Without one set, every replica derives
+        # the same secret from the token, so several replicas (and restarts) agree on it.
+        secret = secret or (derived_secret(token) if token else secrets.token_urlsafe(32))
         return cls(token=token, webhook_secret=secret, api_base=env.get("TELEGRAM_API_BASE", "").strip().rstrip("/")
                    or TELEGRAM_API, public_url=public_url, mode=mode,
                    state_url=state_url,
                    secret_generated=generated, nst_max_size=_positive(env, "STYLEBOT_NST_MAX_SIZE"),
-                   nst_max_steps=_positive(env, "STYLEBOT_NST_MAX_STEPS"))
+                   nst_max_steps=_positive(env, "STYLEBOT_NST_MAX_STEPS"),
+                   lease_s=_positive(env, "STYLEBOT_LEASE_S") or 30.0)
 
     @property
     def webhook_url(self) -> str | None:
         return f"{self.public_url}/telegram/webhook" if self.public_url else None
+
+
+def derived_secret(token: str) -> str:
+    return hmac.new(token.encode(), b"stylebot webhook secret", hashlib.sha256).hexdigest()
 
 
 def _positive(env: dict[str, str], name: str) -> int | None:

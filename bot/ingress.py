@@ -20,7 +20,7 @@ SECRET_HEADER = "x-telegram-bot-api-secret-token"
 
 
 @serve.deployment(
-    num_replicas=1,                      # chat state is a local SQLite file; a cluster uses one replica + Redis
+    num_replicas=1,                      # more (`replicas` below) need the state in Redis when they span nodes
     max_ongoing_requests=200,            # each webhook call only records the update and returns
     ray_actor_options={"num_cpus": 0.1},
     graceful_shutdown_timeout_s=20,
@@ -49,7 +49,8 @@ class BotIngress:
         path = request.url.path.rstrip("/")
         if path.endswith("/healthz"):
             return JSONResponse({"bot": "running" if self.app else "idle",
-                                 "mode": self.settings.mode if self.app else None})
+                                 "mode": self.settings.mode if self.app else None,
+                                 "replica": self.app.owner.split("@")[0] if self.app else None})
         if not path.endswith("/webhook"):
             return JSONResponse({"error": "not_found"}, status_code=404)
         if request.method != "POST":
@@ -73,6 +74,11 @@ class BotIngress:
 
 
 def build_bot_app(args: dict | None = None):
-    """`import_path` target for the "bot" application. args: styles_app (default "styles")."""
+    """`import_path` target for the "bot" application. args: styles_app (default "styles"), replicas (default 1;
+    several share the work through leases in the state store: README, "Several bot replicas")."""
     args = dict(args or {})
-    return BotIngress.bind(styles_app=args.get("styles_app", "styles"), env=args.get("env"))
+    replicas = int(args.get("replicas", 1))
+    if replicas < 1:
+        raise ValueError("replicas must be at least 1")
+    return BotIngress.options(num_replicas=replicas).bind(styles_app=args.get("styles_app", "styles"),
+                                                          env=args.get("env"))

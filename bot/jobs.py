@@ -20,7 +20,7 @@ from bot import metrics, texts
 from bot.files import DownloadError, TelegramFiles
 from bot.keyboards import content_tag, retry_keyboard
 from bot.limits import ALBUM_MAX, BUSY_RETRY_S, DELIVERY_PATIENCE_S
-from bot.state import Job, StateStore
+from bot.state import ACTIVE, Job, StateStore
 from bot.styles_client import INTERRUPTED, StylesClient, StylesError
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
@@ -30,7 +30,8 @@ Step = Callable[[], Awaitable[None]]      # one message of a delivery
 class JobRunner:
     def __init__(self, bot: Bot, store: StateStore, styles: StylesClient, progress_interval: float = 3.0,
                  nst_caps: dict[str, int] | None = None, delivery_patience: float = DELIVERY_PATIENCE_S,
-                 delivery_retry_interval: float = 10.0, files: TelegramFiles | None = None):
+                 delivery_retry_interval: float = 10.0, files: TelegramFiles | None = None,
+                 owner: str = "this-replica", lease_s: float = 30.0):
         self.bot, self.store, self.styles = bot, store, styles
         self.files = files or TelegramFiles(bot)
         self.progress_interval = progress_interval
@@ -39,18 +40,42 @@ class JobRunner:
         self.nst_caps = nst_caps or {}      # e.g. {"size": 256, "steps": 100} on a slow host
         self.tasks: dict[int, asyncio.Task] = {}
         self.started: dict[int, float] = {}  # job id -> when this replica started running it
+        # Each running job's lease in the state store: renewed while it runs here, so another replica takes the
+        # job over only when this one died (`adopt_orphans`).
+        self.owner, self.lease_s = owner, lease_s
+        self.held: dict[int, asyncio.Task] = {}  # job id -> its task here
 
     # -- control --------------------------------------------------------------------------------------------
-    def start(self, job: Job) -> None:
+    def start(self, job: Job) -> bool:
+        """Run the job here; False when another live replica holds its lease (and runs it)."""
+        if job.id in self.held or not self.store.acquire_lease(f"job:{job.id}", self.owner, self.lease_s):
+            return False
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
-        self.tasks[job.chat_id] = task
-        task.add_done_callback(lambda t, chat=job.chat_id: self._forget(chat, t))
+        self.tasks[job.chat_id] = self.held[job.id] = task
+        task.add_done_callback(lambda t, j=job: self._forget(j, t))
         metrics.jobs_in_flight.set(len(self.tasks))
+        return True
 
-    def _forget(self, chat_id: int, task: asyncio.Task) -> None:
-        if self.tasks.get(chat_id) is task:
-            del self.tasks[chat_id]
+    def _forget(self, job: Job, task: asyncio.Task) -> None:
+        if self.tasks.get(job.chat_id) is task:
+            del self.tasks[job.chat_id]
+        self.held.pop(job.id, None)
         metrics.jobs_in_flight.set(len(self.tasks))
+        try:  # ended, or stopped by a shutdown: another replica may take it over at once
+            self.store.release_lease(f"job:{job.id}", self.owner)
+        except Exception as e:  # noqa: BLE001 - the lease expires by itself
+            logger.info("job %d: lease not released: %s", job.id, type(e).__name__)
+
+    async def keep_jobs(self) -> None:
+        """Renew the leases of the jobs running here; stop a job that was cancelled on another replica or whose
+        lease was lost (the store was unreachable for a whole lease, and another replica took the job)."""
+        for job_id, task in list(self.held.items()):
+            job = self.store.job(job_id)
+            kept = self.store.acquire_lease(f"job:{job_id}", self.owner, self.lease_s)
+            if not kept or job is None or job.status not in ACTIVE:
+                logger.info("job %d: %s elsewhere; stopping it here", job_id,
+                            "taken over" if not kept else "ended")
+                task.cancel()
 
     def _ended(self, job: Job, outcome: str) -> None:
         """Count a job that reached an end state here; a delivered one also records its time to result."""
@@ -73,13 +98,20 @@ class JobRunner:
                                                          text=texts.CANCELLED))
         return job
 
-    async def resume_all(self) -> None:
-        """After a restart: run unfinished jobs again; a job caught mid-delivery is reported instead of resent."""
+    async def adopt_orphans(self) -> None:
+        """Take over unfinished jobs no live replica runs (after a restart, or when another replica died and its
+        leases expired): run them again; a job caught mid-delivery is reported instead of resent. A queued job
+        younger than a lease is left to the replica that is starting it."""
         for job in self.store.unfinished_jobs():
+            if job.id in self.held or (job.status == "queued" and time.time() - job.created < self.lease_s):
+                continue
+            if not self.store.acquire_lease(f"job:{job.id}", self.owner, self.lease_s):
+                continue  # a live replica runs it
             if job.status == "delivering":
                 if self.store.move_job(job.id, "interrupted", ("delivering",), "restart during delivery"):
                     self._ended(job, "interrupted")
                     await self._quiet(self.bot.send_message(job.chat_id, texts.RESTARTED_UNSURE))
+                self.store.release_lease(f"job:{job.id}", self.owner)
                 continue
             logger.info("resuming job %d (%s) for a chat", job.id, job.kind)
             if job.kind == "nst":

@@ -71,6 +71,9 @@ class NSTOptimizer:
                 if event["step"] > evaluated:
                     metrics.nst_evaluations.inc(event["step"] - evaluated)
                     evaluated = event["step"]
+                # gauges go stale in Ray's exporter unless set again: refresh them with every event
+                metrics.nst_jobs.set(self.scheduler.running)
+                metrics.nst_evaluations_per_second.set(evaluated / max(time.monotonic() - started, 1e-6))
                 yield event
             if event["type"] == "left":
                 raise RuntimeError("the optimiser was stopped")

@@ -1,6 +1,7 @@
 """Bot parts that need neither Ray nor a model: settings, keyboards, redaction, Telegram retries (the state store
 has tests/test_state_store.py)."""
 import asyncio
+import re
 import logging
 
 import pytest
@@ -33,6 +34,13 @@ def test_a_public_url_means_webhook_mode_and_secrets_stay_out_of_repr():
     assert s.mode == "webhook" and s.webhook_url == "https://bot.example.org/telegram/webhook"
     assert s.api_base == "http://x:1" and not s.secret_generated
     assert TOKEN not in repr(s) and "hush-hush" not in repr(s)
+
+
+def test_without_a_set_secret_every_replica_derives_the_same_one_from_the_token():
+    a, b = (BotSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN}) for _ in range(2))
+    other = BotSettings.from_env({"TELEGRAM_BOT_TOKEN": TOKEN + "x"})
+    assert a.webhook_secret == b.webhook_secret != other.webhook_secret and a.secret_generated
+    assert TOKEN not in a.webhook_secret and re.fullmatch(r"[A-Za-z0-9_-]{32,256}", a.webhook_secret)
 
 
 @pytest.mark.parametrize("env, message", [

@@ -16,6 +16,8 @@ MANIFEST = ROOT / "configs" / "rayservice.yaml"
 # What the Kubernetes config may change in the styles app's args, and why: no GPU node may be up when the app
 # is built (the GPU group autoscales from zero), so the choice cannot be `auto`.
 K8S_STYLES_ARGS = {"accelerator": "gpu", "planned_gpus": 1}
+# Two bot replicas: the bot's state is in Redis there, and leases share the chats and jobs between them.
+K8S_BOT_ARGS = {"replicas": 2}
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +95,7 @@ def test_the_embedded_serve_config_is_the_same_application_as_serve_config_yaml(
     expected = copy.deepcopy(local["applications"])
     styles = next(a for a in expected if a["name"] == "styles")
     styles["args"].update(K8S_STYLES_ARGS)
+    next(a for a in expected if a["name"] == "bot")["args"].update(K8S_BOT_ARGS)
     assert cluster["applications"] == expected
     StylesAppArgs(**next(a for a in cluster["applications"] if a["name"] == "styles")["args"])
 

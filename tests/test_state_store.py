@@ -62,6 +62,7 @@ def test_one_active_job_per_chat_and_cancelled_jobs_are_never_delivered(store):
     job = store.create_job(1, "preset", "FILE", preset="monet", options={"size": 512})
     assert job.status == "queued" and job.options == {"size": 512} and job.preset == "monet"
     assert job.style_file_id is None and job.progress_message_id is None and job.reason is None
+    assert abs(job.created - time.time()) < 60
     assert store.create_job(1, "nst", "FILE", style_file_id="STYLE") is None
     assert store.create_job(2, "preset", "FILE", preset="monet") is not None      # other chats are free
     assert store.move_job(job.id, "running", ("queued",))
@@ -128,6 +129,30 @@ def test_old_handled_updates_and_finished_jobs_are_forgotten(store):
     assert not store.claim_update(3, {"update_id": 3})   # the newest is still deduplicated
     assert store.prune(now=now + 31 * 24 * 3600) == (0, 1)   # the failed job; the running one stays
     assert store.job(done.id) is None and store.job(running.id) is not None
+
+
+def test_a_chats_pending_updates_come_oldest_first_and_leave_when_finished(store):
+    for uid, chat in ((20, 1), (21, 2), (22, 1), (23, None)):
+        store.claim_update(uid, {"update_id": uid}, chat_id=chat)
+    assert store.next_pending_update(1) == {"update_id": 20}
+    store.finish_update(20)
+    assert store.next_pending_update(1) == {"update_id": 22} and store.next_pending_update(2) == {"update_id": 21}
+    store.finish_update(22)
+    assert store.next_pending_update(1) is None and store.next_pending_update(3) is None
+    assert [u["update_id"] for u in store.pending_updates()] == [21, 23]
+
+
+def test_a_lease_has_one_holder_until_it_is_released_or_expires(store):
+    assert store.acquire_lease("chat:1", "replica-a", 30)
+    assert not store.acquire_lease("chat:1", "replica-b", 30)
+    assert store.acquire_lease("chat:1", "replica-a", 30)                  # the holder extends it
+    store.release_lease("chat:1", "replica-b")                              # not b's to give back
+    assert not store.acquire_lease("chat:1", "replica-b", 30)
+    store.release_lease("chat:1", "replica-a")
+    assert store.acquire_lease("chat:1", "replica-b", 0.2)
+    assert store.acquire_lease("job:7", "replica-a", 30)                   # leases are independent
+    time.sleep(0.4)
+    assert store.acquire_lease("chat:1", "replica-a", 30)                  # b died: its lease expired
 
 
 # -- races between processes (bot replicas) ------------------------------------------------------------------

@@ -66,3 +66,4 @@ class Job:
     status: str
     progress_message_id: int | None = None
     reason: str | None = None
+    created: float = 0.0                 # time.time() when it was queued

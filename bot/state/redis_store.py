@@ -20,19 +20,22 @@ _IS_ACTIVE = " or ".join(f"s == '{s}'" for s in ACTIVE)
 _LUA_ACTIVE = f"local function active(s) return {_IS_ACTIVE} end\n"
 
 CLAIM_UPDATE = """
--- KEYS: update, pending, last   ARGV: update_id, payload, now
+-- KEYS: update, pending, last, the chat's pending (may be '')   ARGV: update_id, payload, now, chat_id ('' if none)
 if redis.call('HSETNX', KEYS[1], 'status', 'pending') == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'payload', ARGV[2], 'received', ARGV[3])
+redis.call('HSET', KEYS[1], 'payload', ARGV[2], 'received', ARGV[3], 'chat', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+if KEYS[4] ~= '' then redis.call('ZADD', KEYS[4], ARGV[1], ARGV[1]) end
 local last = redis.call('GET', KEYS[3])
 if not last or tonumber(ARGV[1]) > tonumber(last) then redis.call('SET', KEYS[3], ARGV[1]) end
 return 1
 """
 
 FINISH_UPDATE = """
--- KEYS: update, pending, done   ARGV: update_id, ttl
+-- KEYS: update, pending, done   ARGV: update_id, ttl, key prefix of a chat's pending updates
 local received = redis.call('HGET', KEYS[1], 'received')
 if not received then return 0 end
+local chat = redis.call('HGET', KEYS[1], 'chat')
+if chat and chat ~= '' then redis.call('ZREM', ARGV[3] .. chat, ARGV[1]) end
 redis.call('HSET', KEYS[1], 'status', 'done')
 redis.call('HDEL', KEYS[1], 'payload')
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -104,6 +107,20 @@ finish(job_key, id, KEYS[1], ARGV[2], ARGV[3])
 return 1
 """
 
+ACQUIRE_LEASE = """
+-- KEYS: lease   ARGV: owner, ttl in ms
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+RELEASE_LEASE = """
+-- KEYS: lease   ARGV: owner
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 SET_FIELD_IF_PRESENT = """
 -- KEYS: record   ARGV: field, value, now
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -122,7 +139,8 @@ class RedisStore(StateStore):
         self.p = f"{{{prefix}}}"
         self._scripts = {name: client.register_script(src) for name, src in (
             ("claim", CLAIM_UPDATE), ("finish", FINISH_UPDATE), ("prune", PRUNE), ("create", CREATE_JOB),
-            ("move", MOVE_JOB), ("close", CLOSE_CHAT_JOBS), ("set_field", SET_FIELD_IF_PRESENT))}
+            ("move", MOVE_JOB), ("close", CLOSE_CHAT_JOBS), ("set_field", SET_FIELD_IF_PRESENT),
+            ("acquire", ACQUIRE_LEASE), ("release", RELEASE_LEASE))}
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "stylebot") -> "RedisStore":
@@ -141,14 +159,29 @@ class RedisStore(StateStore):
         return self._scripts[script](keys=keys, args=args)
 
     # -- updates ---------------------------------------------------------------------------------------------
-    def claim_update(self, update_id: int, payload: dict) -> bool:
+    def claim_update(self, update_id: int, payload: dict, chat_id: int | None = None) -> bool:
+        chat_pending = self._key("updates", "pending", "chat", chat_id) if chat_id is not None else ""
         return self._run("claim", [self._key("update", update_id), self._key("updates", "pending"),
-                                   self._key("updates", "last")],
-                         [update_id, json.dumps(payload), time.time()]) == 1
+                                   self._key("updates", "last"), chat_pending],
+                         [update_id, json.dumps(payload), time.time(), "" if chat_id is None else chat_id]) == 1
 
     def finish_update(self, update_id: int) -> None:
         self._run("finish", [self._key("update", update_id), self._key("updates", "pending"),
-                             self._key("updates", "done")], [update_id, UPDATE_RETENTION_S])
+                             self._key("updates", "done")],
+                  [update_id, UPDATE_RETENTION_S, self._key("updates", "pending", "chat", "")])
+
+    def next_pending_update(self, chat_id: int) -> dict | None:
+        for update_id in self.r.zrange(self._key("updates", "pending", "chat", chat_id), 0, 0):
+            payload = self.r.hget(self._key("update", update_id), "payload")
+            if payload:
+                return json.loads(payload)
+        return None
+
+    def acquire_lease(self, name: str, owner: str, ttl_s: float) -> bool:
+        return self._run("acquire", [self._key("lease", name)], [owner, max(1, int(ttl_s * 1000))]) == 1
+
+    def release_lease(self, name: str, owner: str) -> None:
+        self._run("release", [self._key("lease", name)], [owner])
 
     def pending_updates(self) -> list[dict]:
         ids = self.r.zrange(self._key("updates", "pending"), 0, -1)
@@ -207,7 +240,7 @@ class RedisStore(StateStore):
         message = row.get("progress_message_id")
         return Job(int(row["id"]), int(row["chat_id"]), row["kind"], row.get("preset"), row["content_file_id"],
                    row.get("style_file_id"), json.loads(row["options"]), row["status"],
-                   int(message) if message else None, row.get("reason"))
+                   int(message) if message else None, row.get("reason"), float(row["created"]))
 
     def create_job(self, chat_id: int, kind: str, content_file_id: str, preset: str | None = None,
                    style_file_id: str | None = None, options: dict | None = None) -> Job | None:

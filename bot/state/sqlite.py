@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     content_file_id TEXT NOT NULL, style_file_id TEXT, options TEXT NOT NULL, status TEXT NOT NULL,
     progress_message_id INTEGER, reason TEXT, created REAL NOT NULL, updated REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_by_chat ON jobs (chat_id, status);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
 """
 
 
@@ -36,6 +37,10 @@ class SqliteStore(StateStore):
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            columns = {r["name"] for r in self._db.execute("PRAGMA table_info(updates)")}
+            if "chat_id" not in columns:  # a state file from before per-chat update order
+                self._db.execute("ALTER TABLE updates ADD COLUMN chat_id INTEGER")
+            self._db.execute("CREATE INDEX IF NOT EXISTS updates_by_chat ON updates (chat_id, status, update_id)")
 
     def close(self) -> None:
         self._db.close()
@@ -45,10 +50,15 @@ class SqliteStore(StateStore):
             return self._db.execute(sql, args)
 
     # -- updates --------------------------------------------------------------------------------------------
-    def claim_update(self, update_id: int, payload: dict) -> bool:
-        cur = self._run("INSERT OR IGNORE INTO updates VALUES (?, ?, 'pending', ?)",
-                        (update_id, json.dumps(payload), time.time()))
+    def claim_update(self, update_id: int, payload: dict, chat_id: int | None = None) -> bool:
+        cur = self._run("INSERT OR IGNORE INTO updates (update_id, payload, status, received, chat_id) "
+                        "VALUES (?, ?, 'pending', ?, ?)", (update_id, json.dumps(payload), time.time(), chat_id))
         return cur.rowcount == 1
+
+    def next_pending_update(self, chat_id: int) -> dict | None:
+        row = self._run("SELECT payload FROM updates WHERE chat_id = ? AND status = 'pending' "
+                        "ORDER BY update_id LIMIT 1", (chat_id,)).fetchone()
+        return json.loads(row["payload"]) if row else None
 
     def finish_update(self, update_id: int) -> None:
         self._run("UPDATE updates SET status = 'done', payload = '{}' WHERE update_id = ?", (update_id,))
@@ -56,6 +66,16 @@ class SqliteStore(StateStore):
     def pending_updates(self) -> list[dict]:
         rows = self._run("SELECT payload FROM updates WHERE status = 'pending' ORDER BY update_id").fetchall()
         return [json.loads(r["payload"]) for r in rows]
+
+    def acquire_lease(self, name: str, owner: str, ttl_s: float) -> bool:
+        now = time.time()
+        cur = self._run("INSERT INTO leases VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                        "owner = excluded.owner, until = excluded.until "
+                        "WHERE leases.until < ? OR leases.owner = excluded.owner", (name, owner, now + ttl_s, now))
+        return cur.rowcount == 1
+
+    def release_lease(self, name: str, owner: str) -> None:
+        self._run("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
 
     def last_update_id(self) -> int | None:
         row = self._run("SELECT MAX(update_id) AS m FROM updates").fetchone()
@@ -91,7 +111,7 @@ class SqliteStore(StateStore):
     def _job(row: sqlite3.Row) -> Job:
         return Job(row["id"], row["chat_id"], row["kind"], row["preset"], row["content_file_id"],
                    row["style_file_id"], json.loads(row["options"]), row["status"], row["progress_message_id"],
-                   row["reason"])
+                   row["reason"], row["created"])
 
     def create_job(self, chat_id: int, kind: str, content_file_id: str, preset: str | None = None,
                    style_file_id: str | None = None, options: dict | None = None) -> Job | None:

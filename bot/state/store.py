@@ -13,8 +13,13 @@ class StateStore(ABC):
 
     # -- updates ---------------------------------------------------------------------------------------------
     @abstractmethod
-    def claim_update(self, update_id: int, payload: dict) -> bool:
-        """Record an update; False when it was seen before (Telegram retried it, or another replica has it)."""
+    def claim_update(self, update_id: int, payload: dict, chat_id: int | None = None) -> bool:
+        """Record an update (of `chat_id`, when it has a chat); False when it was seen before (Telegram retried
+        it, or another replica has it)."""
+
+    @abstractmethod
+    def next_pending_update(self, chat_id: int) -> dict | None:
+        """The payload of the chat's oldest claimed, unfinished update (chats' updates are handled in order)."""
 
     @abstractmethod
     def finish_update(self, update_id: int) -> None:
@@ -33,6 +38,16 @@ class StateStore(ABC):
               now: float | None = None) -> tuple[int, int]:
         """Forget handled updates and finished jobs past their retention; returns (updates, jobs) forgotten.
         The newest update stays: polling resumes after it."""
+
+    # -- leases: one holder at a time across replicas (a chat's updates, a running job, the Telegram poller) ---
+    @abstractmethod
+    def acquire_lease(self, name: str, owner: str, ttl_s: float) -> bool:
+        """Take the lease `name` for `ttl_s` seconds, or extend it when `owner` holds it already; False when
+        another owner holds it and it has not expired. A holder that dies loses it when it expires."""
+
+    @abstractmethod
+    def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease back, if `owner` still holds it."""
 
     # -- chats -----------------------------------------------------------------------------------------------
     @abstractmethod
