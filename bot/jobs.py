@@ -282,18 +282,24 @@ class JobRunner:
             job.progress_message_id = msg.message_id
             self.store.set_progress_message(job.id, msg.message_id)
         last_edit, last_text = time.monotonic(), texts.NST_STARTED
-        result = None
-        async for event in self.styles.nst(content, style, job.options.get("nst", {}), self._fmt(job)):
-            if event.get("type") == "result":
-                result = event["image"]
-                break
-            now = time.monotonic()
-            if now - last_edit >= self.progress_interval:
-                text = texts.nst_progress(int(event.get("step", 0)), int(event.get("total", 1)))
-                if text != last_text:
-                    last_edit, last_text = now, text
-                    await self._quiet(self.bot.edit_message_text(chat_id=job.chat_id,
-                                                                 message_id=job.progress_message_id, text=text))
+        result, edit = None, None
+        try:
+            async for event in self.styles.nst(content, style, job.options.get("nst", {}), self._fmt(job)):
+                if event.get("type") == "result":
+                    result = event["image"]
+                    break
+                now = time.monotonic()
+                # One progress edit at a time, in the background: a slow or unreachable Bot API (its calls are
+                # retried) must not hold up the stream, or the result would wait behind stale progress events.
+                if now - last_edit >= self.progress_interval and (edit is None or edit.done()):
+                    text = texts.nst_progress(int(event.get("step", 0)), int(event.get("total", 1)))
+                    if text != last_text:
+                        last_edit, last_text = now, text
+                        edit = asyncio.create_task(self._quiet(self.bot.edit_message_text(
+                            chat_id=job.chat_id, message_id=job.progress_message_id, text=text)))
+        finally:
+            if edit is not None and not edit.done():
+                edit.cancel()
         if result is None:
             raise RuntimeError("the NST stream ended without a result")
 

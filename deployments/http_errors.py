@@ -46,6 +46,12 @@ def busy(what: str) -> ServiceBusy:
     return ServiceBusy("busy", f"The {what} is busy right now. Please try again in a minute.", retry_after=RETRY_AFTER_S)
 
 
+def replica_lost() -> ServiceBusy:
+    """The model replica doing the work died (its node went away, it crashed) and retries did not get through."""
+    return ServiceBusy("interrupted", "The painting service lost the machine working on your picture. Please send it "
+                                      "again in a minute.", retry_after=RETRY_AFTER_S)
+
+
 def not_transferred(drop: float, required: float) -> BadInput:
     """NST ended with the photo barely moved toward the style: refused rather than returned as a painting."""
     return BadInput("style_not_transferred",

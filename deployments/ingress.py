@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import Query
 from ray import serve
-from ray.serve.exceptions import BackPressureError
+from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
+from ray.serve.exceptions import BackPressureError, ReplicaUnavailableError
 from ray.serve.handle import DeploymentHandle
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -24,7 +25,7 @@ from starlette.responses import Response, StreamingResponse
 
 from deployments.http_api import ERRORS, Health, Styles, api
 from deployments.http_body import read_capped
-from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
+from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error, replica_lost
 from deployments.metrics import Measured, rejections
 from models.images import ImageError, ImageLimits, decode_image, shrink
 from models.limits import MAX_SIDE, MIN_PRESET_SIDE
@@ -50,12 +51,23 @@ NST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data":
                    "options": {"type": "string", "description": "the same options as one JSON object"}}}}}}}
 
 
+# The replica a call went to died (killed, crashed, its node gone). Serve starts another one (ActorDiedError and
+# ActorUnavailableError are RayActorErrors); a preset call is a pure function, so it is simply sent again.
+REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavailableError)
+LOST_REPLICA_RETRIES = 2
+
+
+def _causes(e: BaseException) -> tuple:
+    return tuple(err for err in (e, getattr(e, "cause", None), e.__cause__) if err is not None)
+
+
 def is_back_pressure(e: BaseException) -> bool:
     """A full queue downstream, however Serve wrapped it (directly, or as the cause of a task error)."""
-    for err in (e, getattr(e, "cause", None), e.__cause__):
-        if err is not None and (isinstance(err, BackPressureError) or type(err).__name__ == "BackPressureError"):
-            return True
-    return False
+    return any(isinstance(err, BackPressureError) or type(err).__name__ == "BackPressureError" for err in _causes(e))
+
+
+def is_replica_lost(e: BaseException) -> bool:
+    return any(isinstance(err, REPLICA_LOST) for err in _causes(e))
 
 
 def style_side_for(content_size: tuple[int, int], style_size: tuple[int, int], side: int, style_scale: float) -> int:
@@ -156,27 +168,33 @@ class StylesIngress:
     async def stylize(self, preset: str, image: bytes, fmt: str = "JPEG", size: int | None = None) -> bytes:
         """Repaint `image` with a preset; returns `fmt` bytes. Raises ServiceError for bad input or overload."""
         with Measured("preset"):
-            handle = self._generator(preset)
+            self._generator(preset)
             img = await self._decode(image, self._preset_side(size))
+            return await self._paint(preset, to_array(img), fmt)
+
+    async def _paint(self, preset: str, img, fmt: str) -> bytes:
+        """One generator call: a full queue is a 503; a replica lost mid-call is retried, then a 503."""
+        for attempt in range(LOST_REPLICA_RETRIES + 1):
             try:
-                return await handle.stylize.remote(to_array(img), fmt)
+                return await self.generators[preset].stylize.remote(img, fmt)
             except Exception as e:
                 if is_back_pressure(e):
                     rejections.inc(tags={"target": preset})
                     raise busy(f"{preset} style") from None
-                raise
+                if not is_replica_lost(e):
+                    raise
+                logger.warning("preset %s: the replica painting it was lost (%s); attempt %d of %d", preset,
+                               type(e).__name__, attempt + 1, LOST_REPLICA_RETRIES + 1)
+        raise replica_lost()
 
     async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None) -> dict[str, bytes]:
         """Every available preset at once: {preset: image bytes}. A preset that fails is left out."""
         with Measured("all"):
             img = to_array(await self._decode(image, self._preset_side(size)))
             names = list(self.generators)
-            results = await asyncio.gather(*(self.generators[n].stylize.remote(img, fmt) for n in names),
-                                           return_exceptions=True)
+            results = await asyncio.gather(*(self._paint(n, img, fmt) for n in names), return_exceptions=True)
             for n, r in zip(names, results):
-                if isinstance(r, BaseException) and is_back_pressure(r):
-                    rejections.inc(tags={"target": n})
-                elif isinstance(r, BaseException):
+                if isinstance(r, BaseException) and not isinstance(r, ServiceError):
                     logger.warning("preset %s failed in stylize_all: %r", n, r)
             done = {n: r for n, r in zip(names, results) if isinstance(r, bytes)}
             if not done:
@@ -209,6 +227,8 @@ class StylesIngress:
                 if is_back_pressure(e):
                     rejections.inc(tags={"target": "nst"})
                     raise busy("painting service") from None
+                if is_replica_lost(e):  # progress went out already: the caller decides whether to start again
+                    raise replica_lost() from None
                 raise
             finally:
                 if gen is not None:

@@ -506,7 +506,7 @@ def test_every_stylebot_metric_reaches_the_prometheus_endpoint(chat, styles_app)
 
     async def crowd() -> list[str]:
         # the test app's optimizer takes one job and queues one: of three at once, one is refused (a rejection)
-        first = [asyncio.ensure_future(optimise(150, 64)) for _ in range(2)]
+        first = [asyncio.ensure_future(optimise(80, 64)) for _ in range(2)]
         await asyncio.sleep(1)
         refused = await optimise(30)
         return [refused, *await asyncio.gather(*first)]
@@ -537,5 +537,5 @@ def test_every_stylebot_metric_reaches_the_prometheus_endpoint(chat, styles_app)
         assert time.monotonic() < deadline, f"never exported: {missing}"
         time.sleep(2)
     assert total(series, "ray_stylebot_requests_total", kind="preset", outcome="bad_input") >= 1
-    assert total(series, "ray_stylebot_nst_evaluations_total") >= 60          # finished jobs of 150 steps
+    assert total(series, "ray_stylebot_nst_evaluations_total") >= 20          # counted across the finished jobs
     assert total(series, "ray_stylebot_requests_total", kind="nst", outcome="busy") >= 1

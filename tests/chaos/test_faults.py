@@ -1,14 +1,17 @@
 """Chaos suite, faults mid-job: the NST replica killed through Ray, the whole service (both Serve applications)
-restarted, the Bot API unreachable for a minute. Each ends with the result delivered exactly once, or the person
+restarted, the Bot API unreachable while the result is made. Each ends with the result delivered exactly once, or the person
 told what happened, and the chat's next request gets a result.
 
 The NST jobs here are sized (128 px, 80 evaluations) to run for several seconds, so the fault lands while the
 optimizer works on them; each test waits for a progress edit, which the bot only sends once the stream runs."""
+import io
+import threading
 import time
 
 import httpx
 import pytest
 import ray
+from PIL import Image
 from ray import serve
 
 from bot import texts
@@ -91,11 +94,38 @@ def test_the_whole_service_restarted_mid_nst_resumes_and_delivers_once(chat, fak
     assert_delivered_once_and_usable(chat, state_db)
 
 
-def test_a_minute_without_the_bot_api_delays_the_result_but_delivers_it_once(chat, fake, state_db):
+def test_the_bot_api_down_while_the_result_is_made_delays_it_but_delivers_it_once(chat, fake, state_db):
     start_long_nst(chat)
     fake.go_offline()                  # connection refused for every call, the result is made meanwhile
     try:
-        time.sleep(60)
+        wait_statuses(state_db, chat.id, ["delivering"], timeout=240)   # made, and waiting for Telegram
+        time.sleep(10)                 # several delivery attempts refused
+        assert chat.photos() == []
     finally:
         fake.go_online()
     assert_delivered_once_and_usable(chat, state_db)
+
+
+def test_a_preset_replica_lost_mid_request_is_retried_and_every_request_answered(styles_app, data_dir):
+    """The replica painting a batch dies (a crash, an OOM kill, its node gone): the ingress sends each request of
+    the batch again, to the replica Serve starts instead, and every caller gets its picture."""
+    from tests.conftest import ray_logs_dir
+
+    photo = (data_dir / "kodim23.jpg").read_bytes()
+    answers: list[httpx.Response] = []
+
+    def paint() -> None:
+        answers.append(httpx.post(f"{styles_app['url']}/v1/stylize/vangogh", params={"size": 256}, content=photo,
+                                  headers={"Content-Type": "image/jpeg"}, timeout=180))
+
+    callers = [threading.Thread(target=paint) for _ in range(4)]
+    for t in callers:
+        t.start()
+    time.sleep(1.0)                    # the batch of four is being painted (several seconds on two cores)
+    assert kill_replicas("Generator_vangogh") == 1
+    for t in callers:
+        t.join()
+    assert [a.status_code for a in answers] == [200] * 4
+    assert all(Image.open(io.BytesIO(a.content)).size == (256, 256) for a in answers)
+    logs = " ".join(f.read_text(errors="replace") for f in ray_logs_dir().glob("serve/replica_styles_StylesIngress_*"))
+    assert "preset vangogh: the replica painting it was lost" in logs
