@@ -64,6 +64,14 @@ def sized(photo: bytes, side: int) -> torch.Tensor:
     return resize_long_side(to_tensor(decode_image(photo)), side)
 
 
+def preset_job(runner, photo: bytes, side: int):
+    """One preset job as the service runs it: the photo at `side`, the generator, a JPEG."""
+    def job() -> None:
+        with torch.inference_mode():
+            encode_image(to_pil(runner(sized(photo, side))), "JPEG")
+    return job
+
+
 def preset_costs(photo: bytes, sides: list[int], repeats: int) -> dict[str, dict[int, Cost]]:
     store, catalogue = WeightsStore(), Catalogue.load()
     costs: dict[str, dict[int, Cost]] = {}
@@ -71,10 +79,7 @@ def preset_costs(photo: bytes, sides: list[int], repeats: int) -> dict[str, dict
         runner = loading.load_preset(store, status)
         costs[status.name] = {}
         for side in sides:
-            def job(side=side):
-                with torch.inference_mode():
-                    encode_image(to_pil(runner(sized(photo, side))), "JPEG")
-            costs[status.name][side] = c = measure(job, repeats)
+            costs[status.name][side] = c = measure(preset_job(runner, photo, side), repeats)
             print(f"  preset {status.name:>9} {side:>4} px: {c.cpu_s:6.2f} CPU s, {c.wall_s:6.2f} s", flush=True)
     return costs
 
@@ -195,10 +200,7 @@ def preset_costs_of(name: str, photo: bytes, side: int) -> Cost:
     store, catalogue = WeightsStore(), Catalogue.load()
     runner = loading.load_preset(store, catalogue.status(catalogue.get(name), store))
 
-    def job():
-        with torch.inference_mode():
-            encode_image(to_pil(runner(sized(photo, side))), "JPEG")
-    return measure(job, 3)
+    return measure(preset_job(runner, photo, side), 3)
 
 
 def main() -> None:

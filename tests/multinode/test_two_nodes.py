@@ -23,10 +23,8 @@ import redis
 from PIL import Image
 
 from bot import texts
-from tests.conftest import free_port
-from tests.fake_telegram import FakeTelegram
 from tests.multinode.cluster import LocalCluster
-from tests.test_bot_e2e import SECRET, TOKEN, Chat, bot_env
+from tests.test_bot_e2e import SECRET, Chat, bot_env, fake  # noqa: F401 - fake: a module-scoped fixture
 
 pytestmark = [pytest.mark.multinode, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,13 +113,6 @@ class PatientChat(Chat):
                 if time.monotonic() > deadline:
                     raise
             time.sleep(1)
-
-
-@pytest.fixture(scope="module")
-def fake():
-    f = FakeTelegram(TOKEN).start(free_port())
-    yield f
-    f.stop()
 
 
 @pytest.fixture(scope="module")
