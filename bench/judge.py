@@ -68,3 +68,47 @@ class Judge:
     @staticmethod
     def content_distance(result: np.ndarray, photo: np.ndarray) -> float:
         return float(np.mean((result - photo) ** 2) / max(np.mean(photo ** 2), 1e-12))
+
+
+class ArtistJudge:
+    """Which of several artists an image's style is closest to, by the judge's embeddings.
+
+    An artist is the centroid of the embeddings of their paintings. The rule the issue first suggested, the
+    artist of the nearest single painting, was measured against the paintings themselves (leave one out,
+    2026-11-24): it called 302 of 310 Monets Monet but only 2 of 14 Van Goghs Van Gogh, because with 310 Monets
+    and 9-14 paintings of each other artist some Monet is near everything. The centroid rule: 250/310, 6/14,
+    6/9, 6/9. `leave_one_out()` prints that ceiling in every run: a preset cannot be judged more reliably than
+    the artist's own paintings are.
+    """
+
+    def __init__(self, judge: Judge, paintings: dict[str, list[Image.Image]]):
+        self.judge = judge
+        self.embeddings = {a: np.stack([judge.style(p) for p in imgs]) for a, imgs in paintings.items()}
+        self.centroids = {a: e.mean(0) for a, e in self.embeddings.items()}
+
+    def distances(self, embedding: np.ndarray) -> dict[str, float]:
+        return {a: Judge.style_distance(embedding, c) for a, c in self.centroids.items()}
+
+    def attribute(self, embedding: np.ndarray) -> str:
+        d = self.distances(embedding)
+        return min(d, key=d.get)
+
+    def attribute_nearest(self, embedding: np.ndarray) -> str:
+        """The artist of the single nearest painting (the rule biased toward the largest collection)."""
+        d = {a: float(np.linalg.norm(e - embedding, axis=1).min()) for a, e in self.embeddings.items()}
+        return min(d, key=d.get)
+
+    def leave_one_out(self) -> dict[str, float]:
+        """Per artist, the share of their own paintings attributed to them with each left out of its centroid."""
+        shares = {}
+        for artist, emb in self.embeddings.items():
+            hits = 0
+            for i, e in enumerate(emb):
+                centroids = dict(self.centroids)
+                if len(emb) > 1:
+                    centroids[artist] = np.delete(emb, i, axis=0).mean(0)
+                d = {a: Judge.style_distance(e, c) for a, c in centroids.items()}
+                hits += min(d, key=d.get) == artist
+            shares[artist] = hits / len(emb)
+        return shares
+

@@ -191,7 +191,7 @@ def cmd_train_preset(args) -> int:
     except FileNotFoundError as e:
         raise CliError(str(e)) from None
     config = TrainConfig(name=args.name, steps=args.steps, batch_size=args.batch_size, crop=args.crop,
-                         lr=args.lr, ngf=args.width, n_blocks=args.blocks, style_weight=args.style_weight,
+                         lr=args.lr, ngf=args.width, n_blocks=args.blocks, decoder=args.decoder, style_weight=args.style_weight,
                          content_weight=args.content_weight, tv_weight=args.tv_weight, style_side=args.style_side,
                          checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed,
                          time_limit=args.time_limit * 60 if args.time_limit else None)
@@ -237,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train-preset", help="train a feed-forward preset on photos and an artist's paintings")
     p.add_argument("name", help="the preset's name, e.g. monet")
-    p.add_argument("--paintings", required=True, metavar="DIR", help="folder of the artist's paintings")
+    p.add_argument("--paintings", required=True, metavar="DIR",
+                   help="folder of the artist's paintings, or one image for a single-artwork preset")
     p.add_argument("--photos", required=True, metavar="DIR", help="folder of natural photos (a tenth held out)")
     p.add_argument("--out", default="var/train", metavar="DIR", help="checkpoints go here (default var/train)")
     p.add_argument("--steps", type=_positive_int, default=4000)
@@ -245,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=_positive_int, default=256, help="training crop size in px")
     p.add_argument("--width", type=_positive_int, default=32, help="generator width (ngf)")
     p.add_argument("--blocks", type=_positive_int, default=9, help="residual blocks")
+    p.add_argument("--decoder", choices=("upsample", "transpose"), default="upsample",
+                   help="upsample-then-convolve (default, no checkerboard) or CycleGAN's transposed convolutions")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--style-weight", type=float, default=2.0)
     p.add_argument("--tv-weight", type=float, default=5e3)

@@ -2,7 +2,9 @@ import pytest
 import torch
 
 from models.cyclegan import CheckpointError, GeneratorRunner, ResnetGenerator, load_generator
+from models.cyclegan.checkerboard import checkerboard_peak
 from models.cyclegan.inference import pad_to_multiple
+from models.tensors import to_pil
 from tests.upstream_layout import upstream_generator_state
 
 
@@ -17,7 +19,7 @@ def test_upstream_checkpoint_loads_strictly_and_runs(tmp_path):
     path = tmp_path / "style_test.pth"
     torch.save(state, path)
     net = load_generator(torch.load(path, map_location="cpu", weights_only=True), "upstream")
-    assert net.config == {"ngf": 64, "n_blocks": 9, "affine": False}
+    assert net.config == {"ngf": 64, "n_blocks": 9, "affine": False, "decoder": "transpose"}
     loaded = net.state_dict()
     for key, value in state.items():
         if "running" not in key:
@@ -38,7 +40,7 @@ def test_upstream_adapter_refuses_a_foreign_layout():
 
 
 def test_real_vintagify_weights_load_strictly_and_keep_the_picture(vintage, photo):
-    assert vintage.config == {"ngf": 64, "n_blocks": 9, "affine": True}
+    assert vintage.config == {"ngf": 64, "n_blocks": 9, "affine": True, "decoder": "transpose"}
     out = GeneratorRunner(vintage)(photo)
     assert out.shape == photo.shape
     assert (out - photo).abs().mean() > 0.02  # it changed the look...
@@ -71,3 +73,42 @@ def test_generator_module_keys_follow_upstream():
     keys = set(ResnetGenerator().state_dict())
     expected = {k for k in upstream_generator_state(running_stats=False)}
     assert keys == expected
+
+
+def _checkerboard_of_random_generator(decoder: str, seed: int, photo: torch.Tensor) -> float:
+    torch.manual_seed(seed)
+    net = ResnetGenerator(ngf=16, n_blocks=2, affine=True, decoder=decoder).eval()
+    return checkerboard_peak(to_pil(GeneratorRunner(net)(photo)))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_upsample_decoder_paints_no_checkerboard(photo, seed):
+    # Even untrained, transposed convolutions leave period-2/4 energy (their uneven kernel overlap);
+    # upsample-then-convolve does not. A photo scores ~1.
+    small = photo[:, :256, :256]
+    assert checkerboard_peak(to_pil(small)) < 1.3
+    assert _checkerboard_of_random_generator("transpose", seed, small) > 3
+    assert _checkerboard_of_random_generator("upsample", seed, small) < 1.3
+
+
+def test_each_decoder_loads_only_its_own_weights():
+    torch.manual_seed(0)
+    up = ResnetGenerator(ngf=8, n_blocks=2, affine=True, decoder="upsample")
+    checkpoint = {"config": dict(up.config), "state_dict": up.state_dict()}
+    net = load_generator(checkpoint, "stylebot")
+    assert net.config["decoder"] == "upsample"
+    x = torch.rand(1, 3, 32, 24)
+    assert torch.equal(net(x), up.eval()(x))
+    # Only the two decoder convolutions change keys; everything else keeps upstream's numbering.
+    transpose_keys = set(ResnetGenerator(ngf=8, n_blocks=2, affine=True).state_dict())
+    assert len(transpose_keys ^ set(checkpoint["state_dict"])) == 8  # 2 x (weight, bias) on each side
+    with pytest.raises(CheckpointError):
+        load_generator({"config": {**up.config, "decoder": "transpose"}, "state_dict": up.state_dict()}, "stylebot")
+    with pytest.raises(CheckpointError):  # upstream's adapter builds the CycleGAN layout only
+        load_generator(up.state_dict(), "upstream")
+    # Presets saved before the decoder was a choice carry no "decoder" and are transposed-convolution ones.
+    old = ResnetGenerator(ngf=8, n_blocks=2, affine=True)
+    legacy = {"config": {"ngf": 8, "n_blocks": 2, "affine": True}, "state_dict": old.state_dict()}
+    assert load_generator(legacy, "stylebot").config["decoder"] == "transpose"
+    with pytest.raises(ValueError, match="decoder"):
+        ResnetGenerator(decoder="pixelshuffle")

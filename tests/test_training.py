@@ -36,7 +36,7 @@ def test_training_lowers_the_loss_and_round_trips_through_the_store(tmp_path, da
     store = WeightsStore(root=tmp_path, mirror=None,
                          manifest={"tiny": WeightSpec(name="tiny", file=final.name, sha256=sha)})
     net = load_generator(store.load_state_dict("tiny"), "stylebot")
-    assert net.config == {"ngf": 8, "n_blocks": 2, "affine": True}
+    assert net.config == {"ngf": 8, "n_blocks": 2, "affine": True, "decoder": "upsample"}
     trained = trainer.net.cpu().eval()
     x = torch.rand(1, 3, 48, 40)
     assert torch.allclose(net(x * 2 - 1), trained(x * 2 - 1), atol=2e-2)  # fp16 storage
@@ -58,21 +58,21 @@ def test_train_preset_cli(tmp_path, data_dir, store, capsys):
     photos.mkdir()
     for name in ("kodim23.jpg", "astronaut.jpg"):
         (photos / name).write_bytes((data_dir / name).read_bytes())
-    paintings = tmp_path / "paintings"
-    paintings.mkdir()
-    (paintings / "wave.jpg").write_bytes((data_dir / "wave.jpg").read_bytes())
-    code = main(["train-preset", "tiny", "--paintings", str(paintings), "--photos", str(photos), "--out",
+    code = main(["train-preset", "tiny", "--paintings", str(data_dir / "wave.jpg"), "--photos", str(photos), "--out",
                  str(tmp_path / "out"), "--steps", "2", "--batch-size", "1", "--crop", "48", "--width", "8",
                  "--blocks", "1", "--log-every", "1"])
     assert code == 0
     out = capsys.readouterr().out
     assert "step 2/2" in out and "img/s" in out
+    assert "1 paintings" in out  # a single artwork, as the seed's presets are trained
     assert (tmp_path / "out" / "tiny.pth").exists()
     assert main(["train-preset", "x", "--paintings", str(tmp_path / "none"), "--photos", str(photos)]) == 1
+    assert main(["train-preset", "x", "--paintings", str(data_dir / "SOURCES.md"), "--photos", str(photos)]) == 1
 
 
 def test_list_images(data_dir):
     assert {p.name for p in list_images(data_dir)} >= {"kodim23.jpg", "wave.jpg"}
+    assert list_images(data_dir / "wave.jpg") == [data_dir / "wave.jpg"]
 
 
 def test_a_time_limit_stops_early_with_a_final_checkpoint(tmp_path, data_dir, vgg_state):
@@ -98,6 +98,9 @@ def test_start_from_fine_tunes_a_shipped_preset_and_refuses_another_architecture
     wider = Trainer(tiny_config(holdout=0.0, ngf=16), vgg_state, photos, paintings, log=print)
     with pytest.raises(ValueError, match="ngf"):
         wider.start_from(first)
+    other_decoder = Trainer(tiny_config(holdout=0.0, decoder="transpose"), vgg_state, photos, paintings, log=print)
+    with pytest.raises(ValueError, match="decoder"):
+        other_decoder.start_from(first)
     assert main(["train-preset", "tiny", "--paintings", str(data_dir), "--photos", str(data_dir), "--out",
                  str(tmp_path / "c"), "--steps", "1", "--crop", "48", "--width", "16", "--blocks", "2",
                  "--start-from", str(first)]) == 1

@@ -4,7 +4,8 @@
   affine; old files carry InstanceNorm `running_mean`/`running_var`/`num_batches_tracked` keys, which upstream
   deletes before loading (its `__patch_instance_norm_state_dict`), and so do we.
 - `vintagify`: the vintagify package's generator, affine InstanceNorm, residual blocks keyed `block`.
-- `stylebot`: the project's own trained presets: {"config": {...}, "state_dict": {...}} with fp16 tensors.
+- `stylebot`: the project's own trained presets: {"config": {...}, "state_dict": {...}} with fp16 tensors; the
+  config names the decoder (`upsample`; presets saved before it was a choice have `transpose`).
 """
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def adapt_vintagify(state: dict) -> tuple[dict, dict]:
 def adapt_stylebot(checkpoint: dict) -> tuple[dict, dict]:
     if "state_dict" not in checkpoint or "config" not in checkpoint:
         raise CheckpointError("a stylebot checkpoint holds `config` and `state_dict`")
-    config = dict(checkpoint["config"])
+    config = {"decoder": "transpose", **checkpoint["config"]}
     return {k: v.float() for k, v in checkpoint["state_dict"].items()}, config
 
 

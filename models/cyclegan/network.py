@@ -1,5 +1,11 @@
 """The CycleGAN ResNet generator, with the module layout (and so the state-dict keys) of the upstream code:
 `model.{i}` for the stem, downsampling, `model.{i}.conv_block.{j}` for residual blocks, upsampling and the head.
+
+Two decoders. `transpose` is upstream's (stride-2 transposed convolutions), needed for the official weights; its
+uneven kernel overlap paints a faint checkerboard at periods of 2 and 4 pixels. `upsample` (nearest-neighbour
+x2, then a 3x3 convolution, as in Odena et al. 2016 and pytorch/examples' fast_neural_style) cannot: every
+output pixel sees the same kernel. It is one `model.{i}` module like the transposed convolution it replaces, so
+the other keys keep their numbers.
 """
 from __future__ import annotations
 
@@ -22,13 +28,26 @@ class ResnetBlock(nn.Module):
         return x + self.conv_block(x)
 
 
+def _upsample_conv(in_ch: int, out_ch: int) -> nn.Sequential:
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(in_ch, out_ch, 3))
+
+
+def _transpose_conv(in_ch: int, out_ch: int) -> nn.ConvTranspose2d:
+    return nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1)
+
+
+DECODERS = {"transpose": _transpose_conv, "upsample": _upsample_conv}
+
+
 class ResnetGenerator(nn.Module):
     """RGB in [-1, 1] -> RGB in [-1, 1]; height and width must be multiples of 4 (see inference.pad_to)."""
 
     def __init__(self, ngf: int = 64, n_blocks: int = 9, affine: bool = False, in_channels: int = 3,
-                 out_channels: int = 3):
+                 out_channels: int = 3, decoder: str = "transpose"):
         super().__init__()
-        self.config = dict(ngf=ngf, n_blocks=n_blocks, affine=affine)
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r}; known: {', '.join(DECODERS)}")
+        self.config = dict(ngf=ngf, n_blocks=n_blocks, affine=affine, decoder=decoder)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7), _norm(ngf, affine),
                                    nn.ReLU(True)]
         ch = ngf
@@ -37,8 +56,7 @@ class ResnetGenerator(nn.Module):
             ch *= 2
         layers += [ResnetBlock(ch, affine) for _ in range(n_blocks)]
         for _ in range(2):
-            layers += [nn.ConvTranspose2d(ch, ch // 2, 3, stride=2, padding=1, output_padding=1),
-                       _norm(ch // 2, affine), nn.ReLU(True)]
+            layers += [DECODERS[decoder](ch, ch // 2), _norm(ch // 2, affine), nn.ReLU(True)]
             ch //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)

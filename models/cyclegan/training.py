@@ -36,6 +36,7 @@ class TrainConfig:
     lr: float = 1e-3
     ngf: int = 32                  # generator width (the official CycleGAN files use 64)
     n_blocks: int = 9
+    decoder: str = "upsample"      # see models.cyclegan.network: "transpose" paints a faint checkerboard
     content_layer: str = "relu2_2"
     content_weight: float = 1.0
     # Calibrated on VGG features in Caffe scale: at weight 1 a photo's own style term is ~5x the content term of
@@ -51,7 +52,13 @@ class TrainConfig:
 
 
 def list_images(folder: Path) -> list[Path]:
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    """The images in a folder (recursively), or the one image a file path names (a single-artwork preset)."""
+    folder = Path(folder)
+    if folder.is_file():
+        if folder.suffix.lower() not in IMAGE_SUFFIXES:
+            raise FileNotFoundError(f"{folder} is not an image ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return [folder]
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise FileNotFoundError(f"no images in {folder}")
     return files
@@ -142,7 +149,7 @@ class Trainer:
             raise ValueError("no training photos left after the hold-out")
         with torch.random.fork_rng(devices=[]):  # a seeded initialisation that leaves the caller's RNG alone
             torch.manual_seed(config.seed)
-            net = ResnetGenerator(ngf=config.ngf, n_blocks=config.n_blocks, affine=True)
+            net = ResnetGenerator(ngf=config.ngf, n_blocks=config.n_blocks, affine=True, decoder=config.decoder)
             loss = PerceptualLoss(vgg_state, config)
         self.fast = CudaFastPath(self.device, tf32=False)
         self.net = self.fast.module(net.to(self.device))
@@ -190,8 +197,9 @@ class Trainer:
     def start_from(self, path: Path) -> None:
         """Fine-tune a shipped preset (`stylebot_checkpoint` format): its weights, a fresh optimizer, step 0."""
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        if ckpt.get("config") != self.net.config:
-            raise ValueError(f"{path} is a generator with {ckpt.get('config')}, not {self.net.config}")
+        config = {"decoder": "transpose", **ckpt.get("config", {})}  # presets saved before decoders were a choice
+        if config != self.net.config:
+            raise ValueError(f"{path} is a generator with {config}, not {self.net.config}")
         self.net.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()}, strict=True)
         self.started_from = str(path)
 
