@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from models.nst import Cancelled, NSTOptions
-from models.nst import colour
+from models import colour
 from models.nst.options import CONTENT_LAYER, level_budgets, level_sizes
 
 FAST = NSTOptions(size=128, steps=60, min_level_side=64)

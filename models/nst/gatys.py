@@ -22,7 +22,7 @@ from collections.abc import Callable, MutableMapping
 import torch
 
 from models.device import CudaFastPath
-from models.nst import colour
+from models import colour
 from models.nst.losses import content_loss, gram, style_loss, total_variation
 from models.nst.options import CONTENT_LAYER, STYLE_LAYERS, Cancelled, NSTOptions, NSTResult
 from models.nst.run import LevelFn, NSTRun, ProgressFn

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from models.nst import colour
+from models import colour
 from models.nst.lbfgs import GuardedLBFGS
 from models.nst.options import MIN_SIDE, NSTOptions, NSTResult, StyleNotTransferred, level_budgets, level_sizes
 from models.nst.pyramid import Pyramid
