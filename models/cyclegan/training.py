@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor
 
+from models.cyclegan.checkpoints import adapt_stylebot
 from models.cyclegan.network import ResnetGenerator
 from models.device import CudaFastPath
 from models.nst.losses import gram, total_variation
@@ -196,11 +197,10 @@ class Trainer:
 
     def start_from(self, path: Path) -> None:
         """Fine-tune a shipped preset (`stylebot_checkpoint` format): its weights, a fresh optimizer, step 0."""
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        config = {"decoder": "transpose", **ckpt.get("config", {})}  # presets saved before decoders were a choice
+        state, config = adapt_stylebot(torch.load(path, map_location="cpu", weights_only=True))
         if config != self.net.config:
             raise ValueError(f"{path} is a generator with {config}, not {self.net.config}")
-        self.net.load_state_dict({k: v.float() for k, v in ckpt["state_dict"].items()}, strict=True)
+        self.net.load_state_dict(state, strict=True)
         self.started_from = str(path)
 
     def resume(self, path: Path) -> None:
