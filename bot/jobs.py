@@ -239,18 +239,25 @@ class JobRunner:
 
         return [photo, full_size_file]
 
+    @staticmethod
+    def _finishing(job: Job) -> tuple[float, bool]:
+        """A preset job's strength and keep-colours (jobs saved before these settings existed: the painting)."""
+        return job.options.get("strength", 1.0), job.options.get("keep_colors", False)
+
     def _fmt(self, job: Job) -> str:
         return "PNG" if job.options.get("send_file") else "JPEG"
 
     async def _run_preset(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
-        image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"])
+        image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"],
+                                          *self._finishing(job))
         caption = (await self.styles.captions()).get(job.preset, job.preset)
         await self._deliver(job, self._result_steps(job, image, caption))
 
     async def _run_all(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
-        results = await self.styles.stylize_all(content, "JPEG", job.options["size"])
+        results = await self.styles.stylize_all(content, "JPEG", job.options["size"], *self._finishing(job),
+                                                job.options.get("group", "main"))
         captions = await self.styles.captions()
         items = list(results.items())
 

@@ -8,10 +8,13 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.state import QUALITIES, STRENGTHS, Settings
+from bot.state import PRESET_STRENGTHS, QUALITIES, STRENGTHS, Settings
 
-ALL = "*all"
+ALL = "*all"            # every preset of the first page
+ALL_MORE = "*allmore"   # every preset of the "More styles" page
 OWN = "*own"
+MORE = "*more"          # show the "More styles" page
+MAIN = "*main"          # back to the first page
 
 
 def content_tag(file_id: str) -> str:
@@ -34,14 +37,29 @@ class SettingChoice(CallbackData, prefix="set"):
     value: str
 
 
-def style_keyboard(styles: list[dict], content_tag: str) -> InlineKeyboardMarkup:
+def in_group(styles: list[dict], group: str) -> list[dict]:
+    """The available presets of one page: "main" (the first) or "more" ("More styles")."""
+    return [s for s in styles if s.get("available") and s.get("group", "main") == group]
+
+
+def style_keyboard(styles: list[dict], content_tag: str, page: str = "main") -> InlineKeyboardMarkup:
+    """The first page: its presets, More styles (when there are more), All styles, My own style image. The
+    "more" page: its presets three to a row, All of these, Back."""
     kb = InlineKeyboardBuilder()
-    available = [s for s in styles if s.get("available")]
-    for s in available:
+    shown = in_group(styles, page)
+    for s in shown:
         kb.button(text=s["label"], callback_data=StyleChoice(name=s["name"], content=content_tag))
-    if len(available) > 1:
-        kb.button(text="All styles", callback_data=StyleChoice(name=ALL, content=content_tag))
-    kb.button(text="My own style image", callback_data=StyleChoice(name=OWN, content=content_tag))
+    if page == "more":
+        if len(shown) > 1:
+            kb.button(text=texts.ALL_OF_THESE, callback_data=StyleChoice(name=ALL_MORE, content=content_tag))
+        kb.button(text=texts.BACK, callback_data=StyleChoice(name=MAIN, content=content_tag))
+        kb.adjust(3)
+        return kb.as_markup()
+    if in_group(styles, "more"):
+        kb.button(text=texts.MORE_STYLES, callback_data=StyleChoice(name=MORE, content=content_tag))
+    if len(shown) > 1:
+        kb.button(text=texts.ALL_STYLES, callback_data=StyleChoice(name=ALL, content=content_tag))
+    kb.button(text=texts.OWN_STYLE, callback_data=StyleChoice(name=OWN, content=content_tag))
     kb.adjust(2)
     return kb.as_markup()
 
@@ -60,11 +78,14 @@ def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
     for s in STRENGTHS:
         mark = "● " if settings.strength == s else ""
         kb.button(text=f"{mark}strength {s:g}x", callback_data=SettingChoice(key="strength", value=f"{s:g}"))
+    for p in PRESET_STRENGTHS:
+        mark = "● " if settings.preset_strength == p else ""
+        kb.button(text=f"{mark}preset {p}%", callback_data=SettingChoice(key="preset_strength", value=str(p)))
     kb.button(text=f"keep colours: {'on' if settings.keep_colors else 'off'}",
               callback_data=SettingChoice(key="keep_colors", value="toggle"))
     kb.button(text=f"full-size file: {'on' if settings.send_file else 'off'}",
               callback_data=SettingChoice(key="send_file", value="toggle"))
-    kb.adjust(len(QUALITIES), len(STRENGTHS), 1, 1)
+    kb.adjust(len(QUALITIES), len(STRENGTHS), len(PRESET_STRENGTHS), 1, 1)
     return kb.as_markup()
 
 
@@ -74,6 +95,8 @@ def apply_setting(settings: Settings, key: str, value: str) -> bool:
         settings.quality = value
     elif key == "strength" and _number(value) in STRENGTHS:
         settings.strength = float(value)
+    elif key == "preset_strength" and _number(value) in PRESET_STRENGTHS:
+        settings.preset_strength = int(value)
     elif key in ("keep_colors", "send_file") and value == "toggle":
         setattr(settings, key, not getattr(settings, key))
     else:

@@ -68,11 +68,17 @@ class StylesClient:
         """What a result is captioned with: the style and whose weights painted it, e.g. "Monet (official CycleGAN)"."""
         return {s["name"]: s.get("caption") or s["label"] for s in await self.catalogue()}
 
-    async def stylize(self, preset: str, image: bytes, fmt: str, size: int) -> bytes:
-        return await self._call("stylize", preset, image, fmt, size)
+    async def stylize(self, preset: str, image: bytes, fmt: str, size: int, strength: float = 1.0,
+                      keep_colors: bool = False) -> bytes:
+        return await self._call("stylize", preset, image, fmt, size, strength, keep_colors)
 
-    async def stylize_all(self, image: bytes, fmt: str, size: int) -> dict[str, bytes]:
-        return await self._call("stylize_all", image, fmt, size)
+    async def stylize_all(self, image: bytes, fmt: str, size: int, strength: float = 1.0,
+                          keep_colors: bool = False, group: str = "main") -> dict[str, bytes]:
+        return await self._call("stylize_all", image, fmt, size, strength, keep_colors, group)
+
+    async def styles_sheet(self) -> bytes:
+        """A JPEG: every available style on one sample photo."""
+        return await self._call("styles_sheet")
 
     async def nst(self, content: bytes, style: bytes, options: dict, fmt: str) -> AsyncIterator[dict]:
         """Progress events, then the result event; cancelling the consumer cancels the optimisation."""

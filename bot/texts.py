@@ -21,7 +21,7 @@ HELP = (
     "2. Tap a style: a painter (a few seconds), <i>All styles</i> (one album), or <i>My own style image</i> "
     "and then send any painting: I repaint your photo in its style (takes a minute or more; you see progress).\n\n"
     "/styles - the painters I know\n"
-    "/settings - quality, style strength, keep colours, full-size file\n"
+    "/settings - quality, style strength, preset strength, keep colours, full-size file\n"
     "/cancel - stop what I am doing\n"
     "Shortcuts: a photo captioned /style becomes the style image; /nst paints your last photo in it; "
     "/gan paints your last photo in every style."
@@ -39,6 +39,11 @@ WORKING_ALL = "Painting it in all {count} styles..."
 NST_STARTED = "Painting your photo in that style: starting..."
 NST_PROGRESS = "Painting your photo in that style: {percent}% (step {step} of {total})"
 CAPTION_NST = "Your own style"
+MORE_STYLES = "More styles ›"
+ALL_STYLES = "All styles"
+ALL_OF_THESE = "All of these"
+BACK = "‹ Back"
+OWN_STYLE = "My own style image"
 CAPTION_FILE = "Full-resolution file"
 ALBUM_LEFT_OUT = "Some styles were busy and are missing from the album: {names}. Tap one to try it again."
 ONE_JOB = "I'm still working on your last picture. Wait for it, or /cancel it first."
@@ -49,6 +54,8 @@ RESTARTED_UNSURE = ("I was restarted while sending your result. If it did not ar
                     "(your photo is still here).")
 NO_STYLES = "No styles are installed right now. You can still use My own style image."
 STYLES_HEADER = "<b>Styles</b>"
+MORE_STYLES_HEADER = "<b>More styles</b>"
+STYLES_SHEET = "Every style on one photo"
 STYLE_GONE = "That style is not available any more. Pick another one:"
 OLD_BUTTON = "That button belongs to an older photo. Send the photo again."
 
@@ -86,11 +93,13 @@ def nst_progress(step: int, total: int) -> str:
 
 
 def styles_list(styles: list[dict]) -> str:
-    lines = [STYLES_HEADER]
-    for s in styles:
-        if s.get("available"):
-            lines.append(f"• <b>{escape(s['label'])}</b>: {escape(s.get('description') or '')}")
-    if len(lines) == 1:
+    lines = []
+    for group, header in (("main", STYLES_HEADER), ("more", MORE_STYLES_HEADER)):
+        shown = [s for s in styles if s.get("available") and s.get("group", "main") == group]
+        if shown:
+            lines += [("\n" if lines else "") + header]
+            lines += [f"• <b>{escape(s['label'])}</b>: {escape(s.get('description') or '')}" for s in shown]
+    if not lines:
         return NO_STYLES
     return "\n".join(lines) + "\n\nSend a photo to use them."
 
@@ -99,5 +108,6 @@ def settings_summary(settings) -> str:
     return ("<b>Settings</b>\n"
             f"Quality: {settings.quality} (bigger is slower)\n"
             f"Style strength (own style images): {settings.strength:g}x\n"
-            f"Keep my photo's colours (own style images): {'yes' if settings.keep_colors else 'no'}\n"
+            f"Preset strength (how much painting over your photo): {settings.preset_strength}%\n"
+            f"Keep my photo's colours: {'yes' if settings.keep_colors else 'no'}\n"
             f"Also send the full-resolution file: {'yes' if settings.send_file else 'no'}")

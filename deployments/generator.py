@@ -1,4 +1,5 @@
-"""Serve deployment for one preset generator: batches concurrent requests with @serve.batch."""
+"""Serve deployment for one generator network: batches concurrent requests with @serve.batch. A network that
+paints several styles (the 26-style one) serves all its presets from one deployment, and one batch may mix them."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +8,8 @@ import numpy as np
 import torch
 from ray import serve
 
-from models.cyclegan import GeneratorRunner, load_generator
+from models import loading
+from models.cyclegan.finishing import finish
 from models.device import prepare_torch
 from models.images import encode_image
 from models.tensors import from_array, to_pil
@@ -21,28 +23,38 @@ class Generator:
         store still checks the file's sha256 as it loads it: each node loads its own copy."""
         self.preset, self.caption = preset, caption
         self.device = prepare_torch(device)
-        checkpoint = WeightsStore().load_state_dict(weights)
-        self.runner = GeneratorRunner(load_generator(checkpoint, adapter), device=self.device)
-        self.runner(torch.rand(3, 64, 64))  # warm-up: first-call allocations happen before traffic arrives
+        self.runner = loading.load_runner(WeightsStore(), weights, adapter, self.device)
+        self.multi = adapter == "multistyle"
+        # warm-up: first-call allocations happen before traffic arrives
+        self.runner.run_many([torch.rand(3, 64, 64)], [0] if self.multi else None)
         self.batch_sizes: list[int] = []
 
     def reconfigure(self, config: dict) -> None:
         self.stylize_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
         self.stylize_batch.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.01)))
 
-    async def stylize(self, image: np.ndarray, fmt: str = "JPEG") -> bytes:
-        """A decoded (H, W, 3) uint8 image in, `fmt` bytes out, the same size."""
-        return await self.stylize_batch(image, fmt)
+    async def stylize(self, image: np.ndarray, fmt: str = "JPEG", strength: float = 1.0,
+                      keep_colors: bool = False, style: int | None = None) -> bytes:
+        """A decoded (H, W, 3) uint8 image in, `fmt` bytes out, the same size. `strength` (0..1) blends the
+        painting with the photo; `keep_colors` gives it the photo's colours (models.cyclegan.finishing);
+        `style`: which style, for a network that paints several."""
+        if (style is None) == self.multi:
+            raise ValueError(f"{self.preset}: " + ("a style index is needed" if self.multi else "no style index"))
+        return await self.stylize_batch(image, fmt, float(strength), bool(keep_colors), style)
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
-    async def stylize_batch(self, images: list[np.ndarray], fmts: list[str]) -> list[bytes]:
-        return await asyncio.to_thread(self._run, images, fmts)
+    async def stylize_batch(self, images: list[np.ndarray], fmts: list[str], strengths: list[float],
+                            keep_colors: list[bool], styles: list[int | None]) -> list[bytes]:
+        return await asyncio.to_thread(self._run, images, fmts, strengths, keep_colors, styles)
 
-    def _run(self, images: list[np.ndarray], fmts: list[str]) -> list[bytes]:
+    def _run(self, images: list[np.ndarray], fmts: list[str], strengths: list[float],
+             keep_colors: list[bool], styles: list[int | None]) -> list[bytes]:
         self.batch_sizes = (self.batch_sizes + [len(images)])[-100:]
         tensors = [from_array(a) for a in images]
-        outputs = self.runner.run_many(tensors)  # same-size inputs run as one batch
-        return [encode_image(to_pil(y), fmt) for y, fmt in zip(outputs, fmts)]
+        # same-size inputs run as one batch, whatever their styles
+        outputs = self.runner.run_many(tensors, list(styles) if self.multi else None)
+        return [encode_image(to_pil(finish(x, y, s, k)), fmt)
+                for x, y, fmt, s, k in zip(tensors, outputs, fmts, strengths, keep_colors)]
 
     def stats(self) -> dict:
         return {"preset": self.preset, "device": self.device, "caption": self.caption,

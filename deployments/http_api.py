@@ -29,6 +29,7 @@ class Style(BaseModel):
     origin: str | None = Field(None, description="whose weights paint it, when available")
     caption: str = Field(description="what a result is captioned with")
     reason: str | None = Field(None, description="why it is unavailable, with the fix")
+    group: str = Field("main", description='"main" (the first page, "All styles") or "more" ("More styles")')
 
 
 class Styles(BaseModel):

@@ -8,6 +8,7 @@ Serve rewrites for the class, not a string it can no longer resolve."""
 import asyncio
 import base64
 import hashlib
+import io
 import json
 import logging
 import math
@@ -22,12 +23,15 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from PIL import Image
 
 from deployments.http_api import ERRORS, Health, Styles, api
 from deployments.http_body import read_capped
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error, replica_lost
 from deployments.metrics import Measured, rejections
-from models.images import ImageError, ImageLimits, decode_image, shrink
+from models import paths
+from models.contact_sheet import contact_sheet
+from models.images import ImageError, ImageLimits, decode_image, encode_image, shrink
 from models.limits import MAX_SIDE, MIN_PRESET_SIDE
 from models.nst.options import MIN_SIDE, NSTOptions
 from models.tensors import fit_long_side, to_array
@@ -55,6 +59,7 @@ NST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data":
 # ActorUnavailableError are RayActorErrors); a preset call is a pure function, so it is simply sent again.
 REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavailableError)
 LOST_REPLICA_RETRIES = 2
+SHEET_TILE = 128  # px, each style's picture on the styles contact sheet
 
 
 def _causes(e: BaseException) -> tuple:
@@ -76,6 +81,20 @@ def style_side_for(content_size: tuple[int, int], style_size: tuple[int, int], s
     ch, cw = fit_long_side((content_size[1], content_size[0]), side)
     sw, sh = style_size
     return max(MIN_SIDE, math.ceil(max(sw, sh) * math.sqrt(ch * cw * style_scale ** 2 / (sw * sh))))
+
+
+def preset_finishing(strength, keep_colors) -> tuple[float, bool]:
+    """A preset's strength and keep-colours, checked before any work is done."""
+    try:
+        strength = float(strength)
+    except (TypeError, ValueError):
+        raise BadInput("bad_option", "strength must be a number between 0 and 1.", 422) from None
+    if not 0.0 <= strength <= 1.0:  # also refuses NaN
+        raise BadInput("bad_option", f"strength must be between 0 and 1 (0 = the photo, 1 = the full painting), "
+                                     f"not {strength:g}.", 422)
+    if not isinstance(keep_colors, bool):
+        raise BadInput("bad_option", "keep_colors must be true or false.", 422)
+    return strength, keep_colors
 
 
 def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
@@ -131,10 +150,16 @@ def wanted_format(request: Request) -> str:
 @serve.ingress(api)
 class StylesIngress:
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
-                 preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000):
+                 preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000,
+                 preset_styles: dict[str, int] | None = None):
+        """`generators`: preset -> its generator deployment; `preset_styles`: preset -> style index, for the
+        presets of a network that paints several styles (they share one deployment)."""
         self.nst_handle = nst.options(stream=True) if nst is not None else None
         self.generators = generators
+        self.preset_styles = preset_styles or {}
         self.styles = styles
+        self.group_of = {s["name"]: s.get("group", "main") for s in styles}
+        self._sheet: bytes | None = None
         self.limits = ImageLimits(max_side=max(preset_max_side, nst_max_side))
         self.preset_max_side, self.nst_max_side, self.nst_max_steps = preset_max_side, nst_max_side, nst_max_steps
 
@@ -165,18 +190,22 @@ class StylesIngress:
             raise UnknownStyle("style_unavailable", f"The style {preset!r} is unavailable: {known[preset]['reason']}")
         raise UnknownStyle("unknown_style", f"There is no style {preset!r}. Styles: {', '.join(known)}.")
 
-    async def stylize(self, preset: str, image: bytes, fmt: str = "JPEG", size: int | None = None) -> bytes:
-        """Repaint `image` with a preset; returns `fmt` bytes. Raises ServiceError for bad input or overload."""
+    async def stylize(self, preset: str, image: bytes, fmt: str = "JPEG", size: int | None = None,
+                      strength: float = 1.0, keep_colors: bool = False) -> bytes:
+        """Repaint `image` with a preset; returns `fmt` bytes. `strength` (0..1) blends the painting with the photo,
+        `keep_colors` keeps the photo's colours. Raises ServiceError for bad input or overload."""
         with Measured("preset"):
             self._generator(preset)
+            finishing = preset_finishing(strength, keep_colors)
             img = await self._decode(image, self._preset_side(size))
-            return await self._paint(preset, to_array(img), fmt)
+            return await self._paint(preset, to_array(img), fmt, finishing)
 
-    async def _paint(self, preset: str, img, fmt: str) -> bytes:
+    async def _paint(self, preset: str, img, fmt: str, finishing: tuple[float, bool] = (1.0, False)) -> bytes:
         """One generator call: a full queue is a 503; a replica lost mid-call is retried, then a 503."""
         for attempt in range(LOST_REPLICA_RETRIES + 1):
             try:
-                return await self.generators[preset].stylize.remote(img, fmt)
+                return await self.generators[preset].stylize.remote(img, fmt, *finishing,
+                                                                     style=self.preset_styles.get(preset))
             except Exception as e:
                 if is_back_pressure(e):
                     rejections.inc(tags={"target": preset})
@@ -187,12 +216,30 @@ class StylesIngress:
                                type(e).__name__, attempt + 1, LOST_REPLICA_RETRIES + 1)
         raise replica_lost()
 
-    async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None) -> dict[str, bytes]:
-        """Every available preset at once: {preset: image bytes}. A preset that fails is left out."""
-        with Measured("all"):
-            img = to_array(await self._decode(image, self._preset_side(size)))
+    async def styles_sheet(self) -> bytes:
+        """A JPEG contact sheet: every available preset on the sample photo, labelled; made once per replica."""
+        if self._sheet is None:
+            with open(paths.sample_photo_path(), "rb") as f:
+                sample = to_array(await self._decode(f.read(), SHEET_TILE))
             names = list(self.generators)
-            results = await asyncio.gather(*(self._paint(n, img, fmt) for n in names), return_exceptions=True)
+            painted = await asyncio.gather(*(self._paint(n, sample, "JPEG") for n in names))
+            labels = {s["name"]: s["label"] for s in self.styles}
+            items = [(labels.get(n, n), Image.open(io.BytesIO(p))) for n, p in zip(names, painted)]
+            self._sheet = await asyncio.to_thread(lambda: encode_image(contact_sheet(items, SHEET_TILE), "JPEG"))
+        return self._sheet
+
+    async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None, strength: float = 1.0,
+                          keep_colors: bool = False, group: str = "main") -> dict[str, bytes]:
+        """Every available preset of a group ("main": the first page, "more": the "More styles" page) at once:
+        {preset: image bytes}. A preset that fails is left out."""
+        with Measured("all"):
+            finishing = preset_finishing(strength, keep_colors)
+            names = [n for n in self.generators if self.group_of.get(n, "main") == group]
+            if not names:
+                raise UnknownStyle("unknown_style", f"No styles are available in the group {group!r}.")
+            img = to_array(await self._decode(image, self._preset_side(size)))
+            results = await asyncio.gather(*(self._paint(n, img, fmt, finishing) for n in names),
+                                           return_exceptions=True)
             for n, r in zip(names, results):
                 if isinstance(r, BaseException) and not isinstance(r, ServiceError):
                     logger.warning("preset %s failed in stylize_all: %r", n, r)
@@ -246,13 +293,21 @@ class StylesIngress:
     def http_styles(self) -> Styles:
         return Styles(styles=self.styles)
 
+    @api.get("/v1/styles/sheet", response_class=Response, responses=IMAGE_OUT,
+             summary="Every available preset on one sample photo (a JPEG contact sheet)")
+    async def http_styles_sheet(self) -> Response:
+        return Response(await self.styles_sheet(), media_type="image/jpeg")
+
     @api.post("/v1/stylize/{preset}", response_class=Response, responses=IMAGE_OUT, openapi_extra=STYLIZE_BODY,
               summary="Repaint a photo (the raw request body) with a preset")
     async def http_stylize(self, preset: str, request: Request,
-                           size: int | None = Query(None, description="long side of the result in pixels")
+                           size: int | None = Query(None, description="long side of the result in pixels"),
+                           strength: float = Query(1.0, description="0 = the photo, 1 = the full painting (default)"),
+                           keep_colors: bool = Query(False, description="keep the photo's colours")
                            ) -> Response:
         fmt = wanted_format(request)
-        out = await self.stylize(preset, await read_body(request, self.limits.max_bytes), fmt, size)
+        out = await self.stylize(preset, await read_body(request, self.limits.max_bytes), fmt, size, strength,
+                                 keep_colors)
         return Response(out, media_type=MEDIA[fmt])
 
     @api.post("/v1/nst", response_class=Response, openapi_extra=NST_BODY,

@@ -15,6 +15,7 @@ class WeightsChoice:
     weights: str   # a name in the weights manifest
     adapter: str   # a checkpoint adapter in models.cyclegan
     origin: str    # shown to people: where these weights come from
+    style: int | None = None  # which of the network's styles, for a network that paints several
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Preset:
     label: str
     description: str
     choices: tuple[WeightsChoice, ...]
+    group: str = "main"   # "main": the first keyboard page and "All styles"; "more": the "More styles" page
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,10 @@ class PresetStatus:
         p = self.preset
         return {"name": p.name, "label": p.label, "description": p.description, "available": self.available,
                 "origin": self.choice.origin if self.choice else None, "caption": self.caption,
-                "reason": self.reason or None}
+                "reason": self.reason or None, "group": p.group}
+
+
+GROUPS = ("main", "more")
 
 
 class CatalogueError(ValueError):
@@ -74,10 +79,13 @@ class Catalogue:
             try:
                 presets.append(Preset(
                     name=entry["name"], label=entry["label"], description=entry.get("description", ""),
-                    choices=tuple(WeightsChoice(c["weights"], c["adapter"], c.get("origin", c["weights"]))
-                                  for c in entry["weights"])))
+                    choices=tuple(WeightsChoice(c["weights"], c["adapter"], c.get("origin", c["weights"]),
+                                                c.get("style")) for c in entry["weights"]),
+                    group=entry.get("group", "main")))
             except (KeyError, TypeError) as e:
                 raise CatalogueError(f"{path}: bad preset entry {entry!r}: missing {e}") from None
+            if presets[-1].group not in GROUPS:
+                raise CatalogueError(f"{path}: preset {entry['name']!r}: group must be one of {', '.join(GROUPS)}")
         return cls(presets)
 
     def get(self, name: str) -> Preset | None:

@@ -1,4 +1,4 @@
-"""Luminance/chrominance split (YIQ) for colour-preserving style transfer (Gatys et al. 2016)."""
+"""Luminance/chrominance split (YIQ) for colour-preserving style transfer (Gatys et al. 2016), NST and presets."""
 from __future__ import annotations
 
 import torch
@@ -27,3 +27,8 @@ def match_luminance(style_y: torch.Tensor, content_y: torch.Tensor) -> torch.Ten
     """Shift and scale the style's luminance to the content's mean and spread."""
     s_mean, s_std = style_y.mean(), style_y.std().clamp_min(1e-6)
     return ((style_y - s_mean) / s_std * content_y.std() + content_y.mean()).clamp(0, 1)
+
+
+def with_colours_of(painted: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """The painting's luminance with the photo's chrominance: the painting in the photo's colours."""
+    return yiq_to_rgb(torch.cat([rgb_to_yiq(painted)[..., :1, :, :], rgb_to_yiq(photo)[..., 1:, :, :]], dim=-3))

@@ -20,5 +20,10 @@ def manifest_path() -> Path:
     return Path(os.environ.get("STYLEBOT_WEIGHTS_MANIFEST") or PROJECT_ROOT / "weights" / "manifest.yaml")
 
 
+def sample_photo_path() -> Path:
+    """The photo every style is shown on in the styles contact sheet (Kodak 23, free to redistribute)."""
+    return PROJECT_ROOT / "configs" / "sample_photo.jpg"
+
+
 def catalogue_path() -> Path:
     return Path(os.environ.get("STYLEBOT_STYLES") or PROJECT_ROOT / "configs" / "styles.yaml")

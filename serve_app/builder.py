@@ -86,6 +86,11 @@ def gpu_shares(nst_share: float, nst_replicas: int, generator_share: float, gene
     return math.floor(nst_share * scale * 1e4) / 1e4, math.floor(generator_share * scale * 1e4) / 1e4
 
 
+def generator_key(status) -> str:
+    """The deployment that serves a preset: its own, or its network's when the network paints several styles."""
+    return status.name if status.choice.style is None else status.choice.weights
+
+
 def actor_options(gpu: bool, cpus: float, gpus: float) -> dict:
     return {"num_cpus": cpus, "num_gpus": gpus} if gpu else {"num_cpus": cpus, "num_gpus": 0}
 
@@ -107,13 +112,19 @@ def build_styles_app(args: dict | None = None) -> Application:
         if not st.available:
             logger.warning("preset %s is unavailable: %s", st.name, st.reason)
     available = [st for st in statuses if st.available]
+    # One deployment per generator network: a preset of a network that paints several styles shares its
+    # network's deployment (Generator_multistyle26 serves all 26 of those presets).
+    networks = {generator_key(st): st for st in available}
     nst_share, generator_share = gpu_shares(a.nst_gpus, max_replicas(a.nst_options) if a.nst else 0,
-                                            a.generator_gpus, len(available) * max_replicas(a.generator), gpus)
-    generators = {}
-    for st in available:
-        generators[st.name] = Generator.options(
-            name=f"Generator_{st.name}", ray_actor_options=actor_options(gpu, a.generator_cpus, generator_share),
-            **a.generator).bind(st.name, st.choice.weights, st.choice.adapter, st.caption, device)
+                                            a.generator_gpus, len(networks) * max_replicas(a.generator), gpus)
+    deployments = {}
+    for key, st in networks.items():
+        caption = st.caption if st.choice.style is None else f"{st.choice.weights} ({st.choice.origin})"
+        deployments[key] = Generator.options(
+            name=f"Generator_{key}", ray_actor_options=actor_options(gpu, a.generator_cpus, generator_share),
+            **a.generator).bind(key, st.choice.weights, st.choice.adapter, caption, device)
+    generators = {st.name: deployments[generator_key(st)] for st in available}
+    preset_styles = {st.name: st.choice.style for st in available if st.choice.style is not None}
     nst = None
     if a.nst:
         store.verified_path("vgg19")  # fail the build with the fix in the message, not a replica crash loop
@@ -123,4 +134,4 @@ def build_styles_app(args: dict | None = None) -> Application:
                                    **options).bind(device, capacity=options["max_ongoing_requests"])
     ingress = StylesIngress.options(ray_actor_options={"num_cpus": a.ingress_cpus})
     return ingress.bind(nst, generators, [s.as_dict() for s in statuses], a.preset_max_side, a.nst_max_side,
-                       a.nst_max_steps)
+                       a.nst_max_steps, preset_styles)

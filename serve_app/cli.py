@@ -75,6 +75,7 @@ def _non_negative_float(text: str) -> float:
 def cmd_stylize(args) -> int:
     from models import loading
     from models.catalogue import Catalogue
+    from models.cyclegan.finishing import finish
     from models.device import pick_device
     from models.nst import Cancelled, NSTOptions, StyleNotTransferred
     from models.tensors import to_pil, to_tensor
@@ -97,12 +98,16 @@ def cmd_stylize(args) -> int:
         status = catalogue.status(preset, store)
         if not status.available:
             raise CliError(f"style {args.style!r} is unavailable: {status.reason}")
+        strength = 1.0 if args.strength is None else args.strength
+        if strength > 1:
+            raise CliError(f"--strength for a preset is between 0 (the photo) and 1 (the full painting), "
+                           f"not {strength:g}")
         photo = to_tensor(_decode(args.photo, args.size or 768))
-        result = loading.load_preset(store, status, device)(photo)
+        result = finish(photo, loading.load_preset(store, status, device)(photo), strength, args.keep_colors)
         what = status.caption
     else:
         options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
-                             strength=args.strength, keep_colors=args.keep_colors, seed=args.seed)
+                             strength=NSTOptions.strength if args.strength is None else args.strength, keep_colors=args.keep_colors, seed=args.seed)
         try:
             options.validate()
         except ValueError as e:
@@ -228,9 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_positive_int, metavar="PX",
                    help="long side of the result (default: 768 for presets, 384 for NST)")
     p.add_argument("--steps", type=_positive_int, metavar="N", help="NST evaluation budget (default 300)")
-    p.add_argument("--strength", type=_non_negative_float, default=1.0, metavar="X",
-                   help="NST style strength (default 1.0)")
-    p.add_argument("--keep-colors", action="store_true", help="NST: keep the photo's colours")
+    p.add_argument("--strength", type=_non_negative_float, metavar="X",
+                   help="presets: 0 (the photo) to 1 (the full painting, default); NST: style weight multiplier "
+                        "(default 1.0)")
+    p.add_argument("--keep-colors", action="store_true", help="keep the photo's colours")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="NST random seed (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.set_defaults(func=cmd_stylize)
@@ -246,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=_positive_int, default=256, help="training crop size in px")
     p.add_argument("--width", type=_positive_int, default=32, help="generator width (ngf)")
     p.add_argument("--blocks", type=_positive_int, default=9, help="residual blocks")
-    p.add_argument("--decoder", choices=("upsample", "transpose"), default="upsample",
-                   help="upsample-then-convolve (default, no checkerboard) or CycleGAN's transposed convolutions")
+    p.add_argument("--decoder", choices=("bilinear", "upsample", "transpose"), default="bilinear",
+                   help="bilinear (default) or nearest (upsample) upsample-then-convolve, or CycleGAN's transposed "
+                        "convolutions (they paint a checkerboard)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--style-weight", type=float, default=2.0)
     p.add_argument("--tv-weight", type=float, default=5e3)

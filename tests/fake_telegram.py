@@ -223,6 +223,9 @@ class FakeTelegram:
     def _m_editMessageText(self, p, f):
         return self._message(p["chat_id"], text=p.get("text", ""))
 
+    def _m_editMessageReplyMarkup(self, p, f):
+        return self._message(p["chat_id"], text="")
+
     def _m_deleteMessage(self, p, f):
         return True
 

@@ -1,11 +1,13 @@
 """The bot end to end: the real "styles" and "bot" Serve applications on a local Ray cluster, real aiogram,
 and a local fake Telegram Bot API. Updates are posted to the webhook as Telegram would post them."""
 import io
+import json
 import sqlite3
 import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 from ray import serve
@@ -167,8 +169,10 @@ def test_preset_flow_sends_a_captioned_photo(chat, styles_app, state_db):
     chat.send_photo()
     chat.wait_text(texts.CHOOSE_STYLE)
     labels = [b["text"] for b in chat.keyboard()]
-    presets = [s["label"] for s in styles_app["handle"].list_styles.remote().result() if s["available"]]
+    catalogue = styles_app["handle"].list_styles.remote().result()
+    presets = [s["label"] for s in catalogue if s["available"] and s["group"] == "main"]
     assert labels[:len(presets)] == presets and labels[-1] == "My own style image"
+    assert texts.MORE_STYLES in labels and not {s["label"] for s in catalogue if s["group"] == "more"} & set(labels)
     first = chat.keyboard()[0]
     chat.tap(first["callback_data"])
     call = chat.fake.wait_for(lambda: chat.photos(), 60, "the result photo")[0]
@@ -203,8 +207,67 @@ def test_full_size_file_is_sent_when_the_settings_ask(chat, state_db):
     wait_statuses(state_db, chat.id, ["done"])
 
 
+def test_preset_strength_and_colours_from_the_settings(chat, state_db, data_dir):
+    photo = np.asarray(Image.open(data_dir / "kodim23.jpg").convert("RGB"), dtype=np.float32)
+
+    def result() -> np.ndarray:
+        before, asked = len(chat.photos()), chat.texts().count(texts.CHOOSE_STYLE)
+        chat.send_photo()
+        chat.fake.wait_for(lambda: chat.texts().count(texts.CHOOSE_STYLE) > asked, 60, "this photo's keyboard")
+        chat.tap(chat.keyboard()[0]["callback_data"])
+        sent = chat.fake.wait_for(lambda: chat.photos()[before:], 60, "the result")[0]
+        return np.asarray(Image.open(io.BytesIO(chat.fake.upload(sent, "photo"))).convert("RGB"), np.float32)
+
+    full = np.abs(result() - photo).mean()
+    chat.say("/settings")
+    chat.wait_text("Preset strength (how much painting over your photo): 100%")
+    chat.tap("set:preset_strength:25")
+    chat.fake.wait_for(lambda: any("Preset strength (how much painting over your photo): 25%" in c.params["text"]
+                                   for c in chat.fake.sent("editMessageText", chat.id)), 30, "the settings edit")
+    quarter = np.abs(result() - photo).mean()
+    assert quarter < full / 2
+    answered = len(chat.fake.sent("answerCallbackQuery"))
+    chat.tap("set:preset_strength:33")      # not a button we offer: answered, nothing changes
+    chat.fake.wait_for(lambda: len(chat.fake.sent("answerCallbackQuery")) > answered, 30, "the answer")
+    chat.say("/settings")
+    chat.wait_text("Preset strength (how much painting over your photo): 25%")
+
+
+def test_more_styles_page_paints_with_the_multistyle_network(chat, styles_app, state_db):
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.tap(chat.button(texts.MORE_STYLES))
+    page = chat.fake.wait_for(lambda: chat.fake.sent("editMessageReplyMarkup", chat.id), 30, "the second page")[-1]
+    markup = page.params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    buttons = {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
+    more = [s for s in styles_app["handle"].list_styles.remote().result() if s["group"] == "more"]
+    assert [s["label"] for s in more] == list(buttons)[:len(more)]
+    assert texts.ALL_OF_THESE in buttons and texts.BACK in buttons
+    chat.tap(buttons[more[0]["label"]])
+    call = chat.fake.wait_for(lambda: chat.photos(), 60, "the result photo")[0]
+    assert call.params["caption"] == more[0]["caption"]
+    wait_statuses(state_db, chat.id, ["done"])
+    chat.tap(buttons[texts.ALL_OF_THESE])      # every style of the page, one album, from one deployment
+    album = chat.fake.wait_for(lambda: chat.fake.sent("sendMediaGroup", chat.id), 120, "the album")[0]
+    assert sorted(c for c, _ in chat.fake.album_images(album)) == sorted(s["caption"] for s in more)
+    wait_statuses(state_db, chat.id, ["done", "done"])
+
+
+def test_styles_command_shows_every_style_on_one_photo(chat, styles_app):
+    chat.say("/styles")
+    sheet = chat.fake.wait_for(lambda: chat.photos(), 120, "the styles sheet")[0]
+    assert sheet.params["caption"] == texts.STYLES_SHEET
+    available = [s for s in styles_app["handle"].list_styles.remote().result() if s["available"]]
+    img = Image.open(io.BytesIO(chat.fake.photo_bytes(sheet)))
+    assert img.width == min(len(available), 6) * 128    # one 128 px tile per style
+    chat.wait_text(texts.MORE_STYLES_HEADER)
+    listing = next(t for t in chat.texts() if texts.STYLES_HEADER in t)
+    assert all(s["label"] in listing for s in available)
+
+
 def test_gan_command_renders_every_preset(chat, styles_app):
-    presets = [s for s in styles_app["handle"].list_styles.remote().result() if s["available"]]
+    presets = [s for s in styles_app["handle"].list_styles.remote().result() if s["available"] and s["group"] == "main"]
     chat.send_photo()
     chat.wait_text(texts.CHOOSE_STYLE)
     chat.say("/gan")

@@ -6,11 +6,16 @@ from models.weights_store import WeightsStore
 from tests.upstream_layout import upstream_generator_state
 
 PAINTINGS = ("monet", "vangogh", "cezanne", "ukiyoe")
+SINGLE_ARTWORKS = ("candy", "mosaic", "rain_princess", "udnie")   # the serverless seed bot's four
 
 
-def test_ships_the_four_paintings_and_vintage():
-    names = [p.name for p in Catalogue.load().presets]
-    assert set(PAINTINGS) | {"vintage"} <= set(names)
+def test_ships_the_four_paintings_the_seeds_four_and_vintage(store):
+    catalogue = Catalogue.load()
+    assert set(PAINTINGS) | set(SINGLE_ARTWORKS) | {"vintage"} <= {p.name for p in catalogue.presets}
+    labels = {p.name: p.label for p in catalogue.presets}
+    assert [labels[n] for n in SINGLE_ARTWORKS] == ["Candy", "Mosaic", "Rain Princess", "Udnie"]
+    # on a fresh clone every one of them is served: the seed's from weights committed in the repository
+    assert {s.name for s in catalogue.available(store)} >= set(PAINTINGS) | set(SINGLE_ARTWORKS) | {"vintage"}
 
 
 def test_missing_presets_are_listed_with_reason_and_left_out(tmp_path, store):

@@ -89,6 +89,7 @@ def test_the_upsample_decoder_paints_no_checkerboard(photo, seed):
     assert checkerboard_peak(to_pil(small)) < 1.3
     assert _checkerboard_of_random_generator("transpose", seed, small) > 3
     assert _checkerboard_of_random_generator("upsample", seed, small) < 1.3
+    assert _checkerboard_of_random_generator("bilinear", seed, small) < 1.3
 
 
 def test_each_decoder_loads_only_its_own_weights():
@@ -112,3 +113,21 @@ def test_each_decoder_loads_only_its_own_weights():
     assert load_generator(legacy, "stylebot").config["decoder"] == "transpose"
     with pytest.raises(ValueError, match="decoder"):
         ResnetGenerator(decoder="pixelshuffle")
+
+
+def test_strength_blends_with_the_photo_and_keep_colors_keeps_its_chrominance(vintage, photo):
+    from models.colour import luminance, rgb_to_yiq
+    from models.cyclegan.finishing import finish
+
+    painted = GeneratorRunner(vintage)(photo)
+    assert torch.allclose(finish(photo, painted, 0.0), photo)
+    assert torch.allclose(finish(photo, painted, 1.0), painted.clamp(0, 1))
+    half = finish(photo, painted, 0.5)
+    assert float((half - photo).abs().mean()) == pytest.approx(float((painted - photo).abs().mean()) / 2, rel=0.05)
+    kept = finish(photo, painted, 1.0, keep_colors=True)
+    assert (rgb_to_yiq(kept)[1:] - rgb_to_yiq(photo)[1:]).abs().mean() < 0.01       # the photo's colours
+    assert (luminance(kept) - luminance(painted)).abs().mean() < 0.01               # the painting's light
+    assert (rgb_to_yiq(painted)[1:] - rgb_to_yiq(photo)[1:]).abs().mean() > 0.02     # which vintage did change
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="strength"):
+            finish(photo, painted, bad)

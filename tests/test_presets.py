@@ -1,23 +1,27 @@
-"""The project's own painting presets, committed under weights/presets/: present, verified, small, strict, and
-used by the catalogue whenever the official CycleGAN weights are absent."""
+"""The project's own presets, committed under weights/presets/: present, verified, small, strict; the painting
+ones used by the catalogue whenever the official CycleGAN weights are absent, the single-artwork ones (the
+seed's four) always."""
 from pathlib import Path
 
 import pytest
 import torch
 
+from models.cyclegan.checkerboard import checkerboard_peak
 from models.cyclegan.checkpoints import load_generator
 from models.cyclegan.inference import GeneratorRunner
 from models import loading
 from models.catalogue import Catalogue
 from models.weights_manifest import RepoSource, WeightSpec
+from models.tensors import to_pil
 from models.weights_store import WeightsStore, sha256_file
 from tests.upstream_layout import upstream_generator_state
 
 PAINTINGS = ("monet", "vangogh", "cezanne", "ukiyoe")
+SINGLE_ARTWORKS = ("candy", "mosaic", "rain_princess", "udnie")
 PRESETS_DIR = Path(__file__).resolve().parents[1] / "weights" / "presets"
 
 
-@pytest.mark.parametrize("name", PAINTINGS)
+@pytest.mark.parametrize("name", PAINTINGS + SINGLE_ARTWORKS)
 def test_committed_preset_matches_its_manifest_entry_and_loads_strictly(name, store, photo):
     spec = store.spec(f"stylebot_{name}")
     path = PRESETS_DIR / f"{name}.pth"
@@ -30,6 +34,21 @@ def test_committed_preset_matches_its_manifest_entry_and_loads_strictly(name, st
     assert out.shape == photo.shape and (out - photo).abs().mean() > 0.05
     card = (PRESETS_DIR / f"{name}.md").read_text()
     assert spec.sha256 in card and "stylebot train-preset" in card
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="the CPU proof preset paints a 2-4 px stripe "
+                                            "texture (model card: known flaw); retrained when a GPU is lent"))
+    if n == "rain_princess" else n for n in SINGLE_ARTWORKS])
+def test_single_artwork_presets_paint_without_a_checkerboard(name, store, photo):
+    checkpoint = store.load_state_dict(f"stylebot_{name}")
+    assert checkpoint["config"]["decoder"] == "bilinear"
+    net = load_generator(checkpoint, "stylebot")
+    out = GeneratorRunner(net)(photo)
+    # A photo scores ~1; on held-out photos the transposed-convolution presets score 2-10 (vangogh 5.8, ukiyoe
+    # 9.5) and mosaic trained with a nearest-neighbour decoder 11.9; these 1.5-2.6 (candy's dots are a texture
+    # near those periods).
+    assert checkerboard_peak(to_pil(out)) < 3.0
 
 
 def test_own_weights_serve_a_painting_preset_when_the_official_ones_are_absent(store):

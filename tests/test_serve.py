@@ -7,6 +7,7 @@ import json
 import time
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 from ray import serve
@@ -57,7 +58,8 @@ def test_the_style_image_is_shipped_at_the_size_the_job_needs(content, style, si
 
 
 def test_health_and_styles(http):
-    assert http.get("/healthz").json() == {"status": "ok", "presets": ["vangogh", "vintage"], "nst": True}
+    assert http.get("/healthz").json() == {"status": "ok", "presets": ["red_fire", "starry_blue", "vangogh", "vintage"],
+                                           "nst": True}
     styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
     assert styles["vintage"]["available"] and styles["vintage"]["origin"] == "vintagify 0.1.2"
     assert styles["vangogh"]["origin"] == "stylebot's own" and styles["vangogh"]["caption"] == "Van Gogh (stylebot's own)"
@@ -72,6 +74,47 @@ def test_stylize_over_http_in_jpeg_and_png(http, data_dir):
     r = http.post("/v1/stylize/vintage?size=200", content=photo_bytes(data_dir), headers={"Accept": "image/png"})
     assert r.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(r.content)).size == (200, 200)
+
+
+def test_preset_strength_and_colours_over_http(http, data_dir):
+    photo = np.asarray(Image.open(data_dir / "kodim23.jpg").convert("RGB"), dtype=np.float32)
+
+    def painted(query: str) -> np.ndarray:
+        r = http.post(f"/v1/stylize/vangogh{query}", content=photo_bytes(data_dir), headers={"Accept": "image/png"})
+        assert r.status_code == 200, r.text
+        return np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), dtype=np.float32)
+
+    full, quarter, none = painted(""), painted("?strength=0.25"), painted("?strength=0")
+    assert np.abs(none - photo).mean() < 2                      # strength 0: the photo (after its JPEG decode)
+    assert np.abs(quarter - photo).mean() == pytest.approx(np.abs(full - photo).mean() / 4, rel=0.15)
+    kept = painted("?keep_colors=true")
+    chroma = lambda a: a - a.mean(axis=2, keepdims=True)  # noqa: E731 - colour without the light
+    assert np.abs(chroma(kept) - chroma(photo)).mean() < np.abs(chroma(full) - chroma(photo)).mean() / 2
+    for query, word in (("?strength=1.5", "between 0 and 1"), ("?strength=-1", "between 0 and 1"),
+                        ("?strength=nan", "between 0 and 1"), ("?strength=lots", "strength"),
+                        ("?keep_colors=maybe", "keep_colors")):
+        r = http.post(f"/v1/stylize/vangogh{query}", content=photo_bytes(data_dir))
+        assert r.status_code == 422 and word in json.dumps(r.json()), (query, r.text)
+
+
+def test_the_styles_of_one_network_share_its_deployment(app, http, data_dir):
+    deployments = serve.status().applications["styles"].deployments
+    assert "Generator_multistyle26" in deployments and "Generator_starry_blue" not in deployments
+    styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
+    assert styles["starry_blue"]["group"] == "more" and styles["vangogh"]["group"] == "main"
+    painted = {}
+    for name in ("starry_blue", "red_fire"):
+        r = http.post(f"/v1/stylize/{name}", content=photo_bytes(data_dir), headers={"Accept": "image/png"})
+        assert r.status_code == 200
+        painted[name] = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), dtype=np.float32)
+    assert np.abs(painted["starry_blue"] - painted["red_fire"]).mean() > 10   # two different styles
+    group = app["handle"].stylize_all.remote(photo_bytes(data_dir), "JPEG", 128, group="more").result()
+    assert sorted(group) == ["red_fire", "starry_blue"]
+    main = app["handle"].stylize_all.remote(photo_bytes(data_dir), "JPEG", 128).result()
+    assert sorted(main) == ["vangogh", "vintage"]
+    sheet = http.get("/v1/styles/sheet")
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(sheet.content)).size == (4 * 128, 128 + 18)   # four styles, one row
 
 
 def test_missing_weights_preset_is_404_with_the_reason(http, data_dir):
@@ -329,7 +372,8 @@ def test_an_nst_replica_with_room_for_two_advances_both_jobs_together(app, data_
 def test_the_openapi_schema_lists_every_route_and_the_docs_are_served(http):
     schema = http.get("/openapi.json").json()
     paths = schema["paths"]
-    assert {"/healthz", "/v1/styles", "/v1/stylize/{preset}", "/v1/nst"} <= set(paths)
+    assert {"/healthz", "/v1/styles", "/v1/styles/sheet", "/v1/stylize/{preset}", "/v1/nst"} <= set(paths)
+    assert {p["name"] for p in paths["/v1/stylize/{preset}"]["post"]["parameters"]} >= {"size", "strength", "keep_colors"}
     assert "multipart/form-data" in paths["/v1/nst"]["post"]["requestBody"]["content"]
     assert "image/jpeg" in paths["/v1/stylize/{preset}"]["post"]["requestBody"]["content"]
     assert {"Health", "Styles", "ErrorBody"} <= set(schema["components"]["schemas"])

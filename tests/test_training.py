@@ -36,7 +36,7 @@ def test_training_lowers_the_loss_and_round_trips_through_the_store(tmp_path, da
     store = WeightsStore(root=tmp_path, mirror=None,
                          manifest={"tiny": WeightSpec(name="tiny", file=final.name, sha256=sha)})
     net = load_generator(store.load_state_dict("tiny"), "stylebot")
-    assert net.config == {"ngf": 8, "n_blocks": 2, "affine": True, "decoder": "upsample"}
+    assert net.config == {"ngf": 8, "n_blocks": 2, "affine": True, "decoder": "bilinear"}
     trained = trainer.net.cpu().eval()
     x = torch.rand(1, 3, 48, 40)
     assert torch.allclose(net(x * 2 - 1), trained(x * 2 - 1), atol=2e-2)  # fp16 storage

@@ -7,7 +7,7 @@ from aiogram.types import CallbackQuery
 from bot import texts
 from bot.handlers.launch import launch
 from bot.jobs import JobRunner
-from bot.keyboards import ALL, OWN, RetryNST, StyleChoice, content_tag
+from bot.keyboards import ALL, ALL_MORE, MAIN, MORE, OWN, RetryNST, StyleChoice, content_tag, in_group, style_keyboard
 from bot.state import ChatState, StateStore
 from bot.styles_client import StylesClient
 
@@ -36,10 +36,17 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
         await query.answer()
         await query.bot.send_message(chat_id, texts.ASK_STYLE_IMAGE)
         return
-    if callback_data.name == ALL:
-        refusal = await launch(chat, "all", store, runner, styles)
-        await query.answer(refusal or texts.WORKING_ALL.format(count=len(await styles.available())),
-                           show_alert=bool(refusal))
+    if callback_data.name in (MORE, MAIN):  # turn the page: the same message, the other keyboard
+        page = "more" if callback_data.name == MORE else "main"
+        await query.answer()
+        await query.message.edit_reply_markup(
+            reply_markup=style_keyboard(await styles.catalogue(), callback_data.content, page))
+        return
+    if callback_data.name in (ALL, ALL_MORE):
+        group = "more" if callback_data.name == ALL_MORE else "main"
+        refusal = await launch(chat, "all", store, runner, styles, group=group)
+        count = len(in_group(await styles.catalogue(), group))
+        await query.answer(refusal or texts.WORKING_ALL.format(count=count), show_alert=bool(refusal))
         return
     labels = {s["name"]: s["label"] for s in await styles.available()}
     if callback_data.name not in labels:

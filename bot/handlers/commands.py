@@ -1,16 +1,20 @@
 """/start, /help, /styles, /settings, /cancel and the seed bots' /nst and /gan."""
 from __future__ import annotations
 
+import logging
+
 from aiogram import Router
 from aiogram.filters import Command, CommandStart
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, Message
 
 from bot import texts
 from bot.handlers.launch import launch
 from bot.jobs import JobRunner
 from bot.keyboards import settings_keyboard
 from bot.state import StateStore
-from bot.styles_client import StylesClient
+from bot.styles_client import StylesClient, StylesError
+
+logger = logging.getLogger(__name__)
 
 router = Router(name="commands")
 
@@ -30,7 +34,15 @@ async def help_(message: Message) -> None:
 
 @router.message(Command("styles"))
 async def styles_(message: Message, styles: StylesClient) -> None:
-    await message.answer(texts.styles_list(await styles.catalogue()))
+    catalogue = await styles.catalogue()
+    if any(s.get("available") for s in catalogue):
+        try:
+            sheet = await styles.styles_sheet()
+        except StylesError as e:  # busy: the list alone still answers the question
+            logger.info("no styles sheet for /styles: %s", e.code)
+        else:
+            await message.answer_photo(BufferedInputFile(sheet, "styles.jpg"), caption=texts.STYLES_SHEET)
+    await message.answer(texts.styles_list(catalogue))
 
 
 @router.message(Command("settings"))

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 from bot import texts
 from bot.jobs import JobRunner
+from bot.keyboards import in_group
 from bot.state import ChatState, StateStore
 from bot.styles_client import StylesClient
 
 
 async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunner, styles: StylesClient,
-                 preset: str | None = None, seed: int | None = None) -> str | None:
+                 preset: str | None = None, seed: int | None = None, group: str = "main") -> str | None:
     """Queue and start a job; returns a refusal to show the person, or None when it started."""
     if chat.content_file_id is None:
         return texts.ASK_PHOTO
     s = chat.settings
-    options: dict = {"size": s.preset_side, "send_file": s.send_file}
+    options: dict = {**s.preset_options(), "send_file": s.send_file}
     if kind == "all":
-        options["presets"] = [p["name"] for p in await styles.available()]
+        options["group"] = group
+        options["presets"] = [p["name"] for p in in_group(await styles.catalogue(), group)]
         if not options["presets"]:
             return texts.NO_STYLES
     if kind == "nst":

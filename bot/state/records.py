@@ -14,7 +14,8 @@ QUALITIES = {  # preset long side, NST long side, NST evaluation budget
     "standard": (768, 384, 300),
     "best": (1024, 512, 500),
 }
-STRENGTHS = (0.5, 1.0, 2.0)
+STRENGTHS = (0.5, 1.0, 2.0)               # NST: a multiplier of the style weight
+PRESET_STRENGTHS = (25, 50, 75, 100)       # presets: percent of the painting blended over the photo
 ACTIVE = ("queued", "running", "delivering")
 UPDATE_RETENTION_S = 2 * 24 * 3600   # Telegram gives up retrying a webhook update long before this
 JOB_RETENTION_S = 30 * 24 * 3600
@@ -26,6 +27,7 @@ class Settings:
     strength: float = 1.0
     keep_colors: bool = False
     send_file: bool = False
+    preset_strength: int = 100
 
     @classmethod
     def from_json(cls, raw: str | None) -> "Settings":
@@ -34,11 +36,16 @@ class Settings:
         s = cls(**known)
         if s.quality not in QUALITIES:
             s.quality = "standard"
+        if s.preset_strength not in PRESET_STRENGTHS:
+            s.preset_strength = 100
         return s
 
     @property
     def preset_side(self) -> int:
         return QUALITIES[self.quality][0]
+
+    def preset_options(self) -> dict:
+        return {"size": self.preset_side, "strength": self.preset_strength / 100, "keep_colors": self.keep_colors}
 
     def nst_options(self) -> dict:
         _, side, steps = QUALITIES[self.quality]

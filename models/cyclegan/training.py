@@ -37,7 +37,7 @@ class TrainConfig:
     lr: float = 1e-3
     ngf: int = 32                  # generator width (the official CycleGAN files use 64)
     n_blocks: int = 9
-    decoder: str = "upsample"      # see models.cyclegan.network: "transpose" paints a faint checkerboard
+    decoder: str = "bilinear"      # see models.cyclegan.network: "transpose" paints a checkerboard
     content_layer: str = "relu2_2"
     content_weight: float = 1.0
     # Calibrated on VGG features in Caffe scale: at weight 1 a photo's own style term is ~5x the content term of

@@ -111,7 +111,7 @@ class NSTRun:
                 if not drop >= self.options.min_style_drop:
                     raise StyleNotTransferred(drop, self.options.min_style_drop)
             if self.options.keep_colors:
-                yiq = colour.rgb_to_yiq(resize(self.content, self.full_hw))
+                yiq = colour.rgb_to_yiq(resize(self.content, self.full_hw))  # out is the luminance alone here
                 out = colour.yiq_to_rgb(torch.cat([out, yiq[:, 1:]], dim=1))
             image = out.clamp(0, 1)[0].float().cpu()
         return NSTResult(image=image, steps=self.step, loss=self.loss, parts=self.parts)
