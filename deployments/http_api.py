@@ -19,6 +19,7 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
     presets: list[str] = Field(description="the presets served right now")
     nst: bool = Field(description="whether own style images can be painted")
+    fast: bool = Field(description="whether own style images can be painted in one pass (POST /v1/fast)")
 
 
 class Style(BaseModel):

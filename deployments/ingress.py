@@ -60,6 +60,15 @@ NST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data":
 REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavailableError)
 LOST_REPLICA_RETRIES = 2
 SHEET_TILE = 128  # px, each style's picture on the styles contact sheet
+FAST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["content", "style"],
+    "properties": {"content": {"type": "string", "format": "binary", "description": "the photo"},
+                   "style": {"type": "string", "format": "binary", "description": "the style image"},
+                   "size": {"type": "integer", "description": "long side of the result in pixels"},
+                   "strength": {"type": "number", "description": "0 = the photo's own style, 1 = the style image's"},
+                   "keep_colors": {"type": "boolean", "description": "keep the photo's colours"},
+                   "options": {"type": "string", "description": "the same options as one JSON object"}}}}}}}
+FAST_STYLE_SIDE = 512  # px: a style image is shrunk to this before the ingress sends it (the model sees 256)
 
 
 def _causes(e: BaseException) -> tuple:
@@ -121,6 +130,30 @@ def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
     return opts
 
 
+FAST_OPTIONS = ("size", "strength", "keep_colors")
+
+
+def parse_fast_options(raw: dict) -> dict:
+    """/v1/fast takes /v1/nst's fields that apply to a one-pass model; the optimiser's own are refused by name."""
+    opts: dict = {}
+    for key, value in raw.items():
+        if key in NST_OPTION_TYPES and key not in FAST_OPTIONS:
+            raise BadInput("bad_option", f"Option {key!r} applies to /v1/nst only: the fast model paints in one "
+                                         f"pass. Options here: {', '.join(FAST_OPTIONS)}.", 422)
+        if key not in FAST_OPTIONS:
+            raise BadInput("bad_option", f"Unknown option {key!r}; known: {', '.join(FAST_OPTIONS)}.", 422)
+        if key == "keep_colors":
+            value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        elif key == "size":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise BadInput("bad_option", "Option 'size' must be an int.", 422) from None
+        opts[key] = value
+    opts["strength"], opts["keep_colors"] = preset_finishing(opts.get("strength", 1.0), opts.get("keep_colors", False))
+    return opts
+
+
 async def read_body(request: Request, max_bytes: int) -> bytes:
     body = await read_capped(request, max_bytes)
     if body is None:
@@ -151,10 +184,12 @@ def wanted_format(request: Request) -> str:
 class StylesIngress:
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
                  preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000,
-                 preset_styles: dict[str, int] | None = None):
+                 preset_styles: dict[str, int] | None = None, fast: DeploymentHandle | None = None):
         """`generators`: preset -> its generator deployment; `preset_styles`: preset -> style index, for the
-        presets of a network that paints several styles (they share one deployment)."""
+        presets of a network that paints several styles (they share one deployment); `fast`: the fast
+        arbitrary-style deployment, when it is served."""
         self.nst_handle = nst.options(stream=True) if nst is not None else None
+        self.fast_handle = fast
         self.generators = generators
         self.preset_styles = preset_styles or {}
         self.styles = styles
@@ -248,9 +283,29 @@ class StylesIngress:
                 raise busy("painting service")
             return done
 
+    async def fast(self, content: bytes, style: bytes, options: dict | None = None, fmt: str = "JPEG") -> bytes:
+        """Paint `content` in the style of `style` in one pass (the fast arbitrary-style model); options: size,
+        strength (0..1), keep_colors. Raises ServiceError for bad input or overload."""
+        with Measured("fast"):
+            if self.fast_handle is None:
+                raise UnknownStyle("fast_unavailable", "The quick own-style painter is unavailable right now.")
+            opts = parse_fast_options(options or {})
+            c = to_array(await self._decode(content, self._preset_side(opts.get("size"))))
+            s = to_array(await self._decode(style, FAST_STYLE_SIDE))
+            try:
+                return await self.fast_handle.stylize.remote(c, s, fmt, opts["strength"], opts["keep_colors"])
+            except Exception as e:
+                if is_back_pressure(e):
+                    rejections.inc(tags={"target": "fast"})
+                    raise busy("quick painter") from None
+                if is_replica_lost(e):
+                    raise replica_lost() from None
+                raise
+
     async def nst(self, content: bytes, style: bytes, options: dict | None = None,
-                  fmt: str = "JPEG") -> AsyncIterator[dict]:
-        """Stream {"type": "progress", ...} events, then {"type": "result", "image": bytes, ...}."""
+                  fmt: str = "JPEG", previews: dict | None = None) -> AsyncIterator[dict]:
+        """Stream {"type": "progress", ...} events, then {"type": "result", "image": bytes, ...}; with `previews`
+        ({"every_s": 10, "max": 3}) also {"type": "preview", "step", "image": JPEG bytes}, the picture so far."""
         with Measured("nst") as measured:
             if self.nst_handle is None:
                 raise UnknownStyle("nst_unavailable", "Painting with your own style image is unavailable right now.")
@@ -265,7 +320,7 @@ class StylesIngress:
             gen = None
             try:
                 gen = self.nst_handle.run.remote(to_array(c), to_array(s), opts, fmt,
-                                                 style_key=hashlib.sha256(style).hexdigest())
+                                                 style_key=hashlib.sha256(style).hexdigest(), previews=previews)
                 async for event in gen:
                     if event["type"] == "result":
                         measured.end()  # counted before the caller takes it: closing us afterwards is no cancel
@@ -287,7 +342,8 @@ class StylesIngress:
     # -- HTTP (FastAPI routes; errors become JSON in deployments/http_api.py) ------------------------------
     @api.get("/healthz", response_model=Health)
     def healthz(self) -> Health:
-        return Health(status="ok", presets=sorted(self.generators), nst=self.nst_handle is not None)
+        return Health(status="ok", presets=sorted(self.generators), nst=self.nst_handle is not None,
+                      fast=self.fast_handle is not None)
 
     @api.get("/v1/styles", response_model=Styles, summary="Every preset, available or not, and why")
     def http_styles(self) -> Styles:
@@ -318,6 +374,28 @@ class StylesIngress:
                        stream: str | None = Query(None, description="1 or true: stream NDJSON progress events "
                                                                     "(or send Accept: application/x-ndjson)")
                        ) -> Response:
+        files, options = await self._two_images(request)
+        fmt = wanted_format(request)
+        streaming = "application/x-ndjson" in request.headers.get("accept", "") or stream in ("1", "true")
+        events = self.nst(files["content"], files["style"], options, fmt)  # the handle method, called in-process
+        first = await anext(events)  # surfaces bad input and overload as 4xx/503 before streaming starts
+        if streaming:
+            return StreamingResponse(self._ndjson(first, events), media_type="application/x-ndjson")
+        event = first
+        async for event in events:
+            pass
+        return Response(event["image"], media_type=MEDIA[fmt])
+
+    @api.post("/v1/fast", response_class=Response, openapi_extra=FAST_BODY, responses=IMAGE_OUT,
+              summary="Repaint a photo in the style of your own image in one pass (about a second on a CPU)")
+    async def http_fast(self, request: Request) -> Response:
+        files, options = await self._two_images(request)
+        fmt = wanted_format(request)
+        return Response(await self.fast(files["content"], files["style"], options, fmt), media_type=MEDIA[fmt])
+
+    async def _two_images(self, request: Request) -> tuple[dict[str, bytes], dict]:
+        """The `content` and `style` files of a multipart form, and its other fields (plus `options`, a JSON
+        object of the same fields) as options."""
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise BadInput("bad_request", "Send multipart/form-data with `content` and `style` image files.", 400)
         try:
@@ -334,19 +412,13 @@ class StylesIngress:
         options = {k: v for k, v in form.items() if k not in ("content", "style", "stream")}
         if "options" in options:
             try:
-                options.update(json.loads(options.pop("options")))
+                extra = json.loads(options.pop("options"))
             except (TypeError, ValueError):
-                raise BadInput("bad_option", "`options` must be a JSON object.", 422) from None
-        fmt = wanted_format(request)
-        streaming = "application/x-ndjson" in request.headers.get("accept", "") or stream in ("1", "true")
-        events = self.nst(files["content"], files["style"], options, fmt)  # the handle method, called in-process
-        first = await anext(events)  # surfaces bad input and overload as 4xx/503 before streaming starts
-        if streaming:
-            return StreamingResponse(self._ndjson(first, events), media_type="application/x-ndjson")
-        event = first
-        async for event in events:
-            pass
-        return Response(event["image"], media_type=MEDIA[fmt])
+                extra = None
+            if not isinstance(extra, dict):
+                raise BadInput("bad_option", "`options` must be a JSON object.", 422)
+            options.update(extra)
+        return files, options
 
     @staticmethod
     async def _ndjson(first: dict, events: AsyncIterator[dict]) -> AsyncIterator[bytes]:

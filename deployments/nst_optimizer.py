@@ -53,21 +53,28 @@ class NSTOptimizer:
         self.scheduler = NSTScheduler(self.nst, capacity, self.style_cache)
 
     async def run(self, content: np.ndarray, style: np.ndarray, options: dict, fmt: str = "JPEG",
-                  style_key: str | None = None) -> AsyncIterator[dict]:
+                  style_key: str | None = None, previews: dict | None = None) -> AsyncIterator[dict]:
         """Decoded (H, W, 3) uint8 images in (the style already sized for the job); yields {"type": "progress",
         step, total, loss} events, then {"type": "result", image, ...}. `style_key` names the style image for the
-        Gram cache (the ingress hashes the upload); without it the pixels are hashed."""
+        Gram cache (the ingress hashes the upload); without it the pixels are hashed. `previews`
+        ({"every_s": 10, "max": 3}) adds {"type": "preview", step, image: JPEG bytes} events: the picture so far."""
         opts = NSTOptions(**options)
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()
         c, s = from_array(content), from_array(style)
         key = f"{style_key or hashlib.sha256(style.tobytes()).hexdigest()}:{style.shape[1]}x{style.shape[0]}"
+        previews = previews or {}
         job = self.scheduler.submit(c, s, opts, lambda e: loop.call_soon_threadsafe(events.put_nowait, e),
-                                    style_key=key)
+                                    style_key=key, preview_every_s=previews.get("every_s"),
+                                    max_previews=int(previews.get("max", 0)))
         started, evaluated = time.monotonic(), 0
         metrics.nst_jobs.set(self.scheduler.running)
         try:
-            while (event := await events.get())["type"] == "progress":
+            while (event := await events.get())["type"] in ("progress", "preview"):
+                if event["type"] == "preview":
+                    image = await asyncio.to_thread(lambda e=event: encode_image(to_pil(e["image"]), "JPEG"))
+                    yield {"type": "preview", "step": event["step"], "image": image}
+                    continue
                 if event["step"] > evaluated:
                     metrics.nst_evaluations.inc(event["step"] - evaluated)
                     evaluated = event["step"]

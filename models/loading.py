@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import torch
 
+from models.arbitrary import ArbitraryStylizer, load_arbitrary
 from models.catalogue import PresetStatus
 from models.cyclegan import GeneratorRunner, load_generator
 from models.multistyle import load_multistyle
@@ -15,6 +16,12 @@ from models.weights_store import WeightsError, WeightsStore
 
 def load_nst(store: WeightsStore, device: str = "cpu") -> GatysNST:
     return GatysNST(store.load_state_dict("vgg19"), device=device)
+
+
+def load_fast(store: WeightsStore, device: str = "cpu") -> ArbitraryStylizer:
+    """The fast arbitrary-style model: its two ONNX files, sha256-checked."""
+    return load_arbitrary(store.verified_path("fast_predict").read_bytes(),
+                          store.verified_path("fast_transform").read_bytes(), device)
 
 
 def load_runner(store: WeightsStore, weights: str, adapter: str, device: str = "cpu") -> GeneratorRunner:

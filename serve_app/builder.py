@@ -17,7 +17,7 @@ from ray.serve import Application
 
 from models.catalogue import Catalogue
 from models.limits import MAX_SIDE
-from models.weights_store import WeightsStore
+from models.weights_store import WeightsError, WeightsStore
 
 logger = logging.getLogger("ray.serve")
 
@@ -48,6 +48,12 @@ class StylesAppArgs(BaseModel):
     presets: list[str] | None = None   # serve only these presets (default: every available one)
     catalogue: str | None = None       # another style catalogue file (default configs/styles.yaml, $STYLEBOT_STYLES)
     nst: bool = True
+    # The fast arbitrary-style model (POST /v1/fast): served when its weights are present (a warning otherwise).
+    fast: bool = True
+    fast_cpus: float = 0.1
+    # Serve deployment options for FastStyle (autoscaling, queue limits, user_config); its GPU share is a
+    # generator's (it is as small and as quick as one).
+    fast_options: dict[str, Any] = Field(default_factory=dict)
     preset_max_side: int = MAX_SIDE
     nst_max_side: int = MAX_SIDE
     nst_max_steps: int = 1000
@@ -91,11 +97,23 @@ def generator_key(status) -> str:
     return status.name if status.choice.style is None else status.choice.weights
 
 
+def fast_weights_present(store: WeightsStore) -> bool:
+    """Whether the fast model's two files are here and match the manifest; a warning says how to get them."""
+    for name in ("fast_predict", "fast_transform"):
+        try:
+            store.verified_path(name)
+        except WeightsError as e:
+            logger.warning("the fast own-style model is not served: %s", e)
+            return False
+    return True
+
+
 def actor_options(gpu: bool, cpus: float, gpus: float) -> dict:
     return {"num_cpus": cpus, "num_gpus": gpus} if gpu else {"num_cpus": cpus, "num_gpus": 0}
 
 
 def build_styles_app(args: dict | None = None) -> Application:
+    from deployments.fast_style import FastStyle
     from deployments.generator import Generator
     from deployments.nst_optimizer import NSTOptimizer
     from deployments.ingress import StylesIngress
@@ -115,8 +133,10 @@ def build_styles_app(args: dict | None = None) -> Application:
     # One deployment per generator network: a preset of a network that paints several styles shares its
     # network's deployment (Generator_multistyle26 serves all 26 of those presets).
     networks = {generator_key(st): st for st in available}
+    fast = a.fast and fast_weights_present(store)
+    generator_replicas = len(networks) * max_replicas(a.generator) + (max_replicas(a.fast_options) if fast else 0)
     nst_share, generator_share = gpu_shares(a.nst_gpus, max_replicas(a.nst_options) if a.nst else 0,
-                                            a.generator_gpus, len(networks) * max_replicas(a.generator), gpus)
+                                            a.generator_gpus, generator_replicas, gpus)
     deployments = {}
     for key, st in networks.items():
         caption = st.caption if st.choice.style is None else f"{st.choice.weights} ({st.choice.origin})"
@@ -132,6 +152,10 @@ def build_styles_app(args: dict | None = None) -> Application:
         options = {"max_ongoing_requests": capacity, **a.nst_options}
         nst = NSTOptimizer.options(ray_actor_options=actor_options(gpu, a.nst_cpus, nst_share),
                                    **options).bind(device, capacity=options["max_ongoing_requests"])
+    fast_app = None
+    if fast:
+        fast_app = FastStyle.options(ray_actor_options=actor_options(gpu, a.fast_cpus, generator_share),
+                                     **a.fast_options).bind(device)
     ingress = StylesIngress.options(ray_actor_options={"num_cpus": a.ingress_cpus})
     return ingress.bind(nst, generators, [s.as_dict() for s in statuses], a.preset_max_side, a.nst_max_side,
-                       a.nst_max_steps, preset_styles)
+                       a.nst_max_steps, preset_styles, fast_app)

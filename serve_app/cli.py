@@ -2,6 +2,7 @@
 
     stylebot stylize PHOTO --style NAME -o OUT.jpg
     stylebot stylize PHOTO --style-image ART -o OUT.png [--size PX --steps N --strength X --keep-colors --seed N]
+    stylebot stylize PHOTO --style-image ART --fast -o OUT.jpg [--size PX --strength X --keep-colors]
     stylebot styles
     stylebot weights list | fetch [NAME ...]
 """
@@ -86,6 +87,8 @@ def cmd_stylize(args) -> int:
         fmt = format_for_path(args.output)
     except ValueError as e:
         raise CliError(str(e)) from None
+    if args.fast and args.style:
+        raise CliError("--fast goes with --style-image (a preset is already one pass)")
     device = pick_device(args.device)
     store = WeightsStore()
     started = time.monotonic()
@@ -105,6 +108,20 @@ def cmd_stylize(args) -> int:
         photo = to_tensor(_decode(args.photo, args.size or 768))
         result = finish(photo, loading.load_preset(store, status, device)(photo), strength, args.keep_colors)
         what = status.caption
+    elif args.fast:
+        if args.steps is not None:
+            raise CliError("--steps is for the Gatys optimiser; the fast model paints in one pass (drop --fast "
+                           "to optimise)")
+        strength = 1.0 if args.strength is None else args.strength
+        if strength > 1:
+            raise CliError(f"--strength with --fast is between 0 (the photo's own style) and 1 (the style "
+                           f"image's, default), not {strength:g}")
+        photo = to_tensor(_decode(args.photo, args.size or 768))
+        art = to_tensor(_decode(args.style_image, MAX_SIDE))
+        model = loading.load_fast(store, device)
+        result = model.paint(photo, model.style_vector(art), strength)
+        result = finish(photo, result, 1.0, args.keep_colors)
+        what = f"the style of {Path(args.style_image).name}, fast"
     else:
         options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
                              strength=NSTOptions.strength if args.strength is None else args.strength, keep_colors=args.keep_colors, seed=args.seed)
@@ -231,12 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--style-image", metavar="ART", help="a painting whose style to copy (Gatys NST)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="result file, .jpg or .png")
     p.add_argument("--size", type=_positive_int, metavar="PX",
-                   help="long side of the result (default: 768 for presets, 384 for NST)")
+                   help="long side of the result (default: 768 for presets and --fast, 384 for NST)")
     p.add_argument("--steps", type=_positive_int, metavar="N", help="NST evaluation budget (default 300)")
     p.add_argument("--strength", type=_non_negative_float, metavar="X",
                    help="presets: 0 (the photo) to 1 (the full painting, default); NST: style weight multiplier "
                         "(default 1.0)")
     p.add_argument("--keep-colors", action="store_true", help="keep the photo's colours")
+    p.add_argument("--fast", action="store_true",
+                   help="with --style-image: the fast arbitrary-style model, one pass (about a second) instead "
+                        "of the Gatys optimiser; --strength 0 (the photo's own style) to 1 (default)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="NST random seed (default 0)")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.set_defaults(func=cmd_stylize)

@@ -20,7 +20,7 @@ def store():
     from models.weights_store import WeightsStore
 
     s = WeightsStore()
-    for name in ("vgg19", "vintage"):
+    for name in ("vgg19", "vintage", "multistyle26", "fast_predict", "fast_transform"):
         s.fetch(name, log=print)
     return s
 
@@ -92,8 +92,8 @@ def styles_app(store):
     ray.shutdown()
 
 
-def deploy_styles_app():
-    """(Re)deploy the test "styles" application; returns its handle."""
+def deploy_styles_app(**overrides):
+    """(Re)deploy the test "styles" application (builder args changed by `overrides`); returns its handle."""
     from ray import serve
 
     from serve_app.builder import build_styles_app
@@ -104,6 +104,7 @@ def deploy_styles_app():
         "generator": {"max_ongoing_requests": 8, "max_queued_requests": 16,
                       "user_config": {"max_batch_size": 8, "batch_wait_timeout_s": 0.2}},
         "nst_options": {"max_ongoing_requests": 1, "max_queued_requests": 1},
+        **overrides,
     }), name="styles", route_prefix="/")
 
 

@@ -30,6 +30,19 @@ def test_stylize_with_a_style_image(tmp_path, data_dir, store):
     assert "painting [" in done.stderr and "/30 loss" in done.stderr  # the progress bar
 
 
+def test_stylize_fast_with_a_style_image(tmp_path, data_dir, store):
+    out = tmp_path / "fast.png"
+    done = run_cli("stylize", str(data_dir / "astronaut.jpg"), "--style-image", str(data_dir / "wave.jpg"), "--fast",
+                   "--size", "160", "--strength", "0.7", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).size == (160, 160) and "fast" in done.stdout
+    for wrong, words in ((["--steps", "10"], "one pass"), (["--strength", "3"], "between 0")):
+        refused = run_cli("stylize", str(data_dir / "astronaut.jpg"), "--style-image", str(data_dir / "wave.jpg"),
+                          "--fast", *wrong, "-o", str(tmp_path / "no.png"))
+        assert refused.returncode != 0 and words in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "no.png").exists()
+
+
 def test_a_style_that_did_not_take_writes_nothing_and_says_what_to_do(tmp_path, data_dir, store):
     out = tmp_path / "nst.jpg"
     done = run_cli("stylize", str(data_dir / "astronaut.jpg"), "--style-image", str(data_dir / "wave.jpg"),

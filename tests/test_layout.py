@@ -14,7 +14,8 @@ FORBIDDEN = {
     "deployments": {"aiogram", "serve_app", "bot"},
     "serve_app": {"aiogram", "bot"},
     "bot": {"torch", "torchvision", "serve_app", "models.nst", "models.cyclegan", "models.tensors",
-            "models.device", "models.loading", "models.weights_store"},
+            "models.device", "models.loading", "models.weights_store", "models.onnxgraph",
+            "models.arbitrary", "models.multistyle"},
 }
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models.multistyle import NUM_STYLES, load_multistyle
-from models.multistyle.onnx_initializers import OnnxFormatError, read_initializers
+from models.onnxgraph.proto import OnnxFormatError, read_initializers
 
 
 @pytest.fixture(scope="module")

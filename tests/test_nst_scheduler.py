@@ -14,7 +14,7 @@ class Events:
 
     def __call__(self, event):
         self.items.append(event)
-        if event["type"] != "progress":
+        if event["type"] not in ("progress", "preview"):
             self.ended.set()
 
     @property
@@ -95,5 +95,23 @@ def test_bad_options_are_refused_at_submit(nst, jobs):  # noqa: F811
     try:
         with pytest.raises(ValueError):
             scheduler.submit(content, style, NSTOptions(size=4), Events())
+    finally:
+        scheduler.close()
+
+
+def test_a_job_that_asks_for_previews_gets_the_picture_so_far_at_most_max_times(nst, jobs):  # noqa: F811
+    scheduler = NSTScheduler(nst, capacity=2)
+    try:
+        (c, s, o), (c2, s2, o2) = jobs[0], jobs[1]
+        asked, plain = Events(), Events()
+        scheduler.submit(c, s, o, asked, preview_every_s=0.0, max_previews=2)
+        scheduler.submit(c2, s2, o2, plain)
+        assert asked.ended.wait(300) and plain.ended.wait(300)
+        previews = [e for e in asked.items if e["type"] == "preview"]
+        assert len(previews) == 2 and asked.last["type"] == "result"
+        assert [e["step"] for e in previews] == sorted({e["step"] for e in previews})  # distinct steps, in order
+        assert all(p["image"].shape[0] == 3 and 0 <= float(p["image"].min()) <= float(p["image"].max()) <= 1
+                   for p in previews)
+        assert not [e for e in plain.items if e["type"] == "preview"]
     finally:
         scheduler.close()

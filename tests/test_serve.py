@@ -59,7 +59,7 @@ def test_the_style_image_is_shipped_at_the_size_the_job_needs(content, style, si
 
 def test_health_and_styles(http):
     assert http.get("/healthz").json() == {"status": "ok", "presets": ["red_fire", "starry_blue", "vangogh", "vintage"],
-                                           "nst": True}
+                                           "nst": True, "fast": True}
     styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
     assert styles["vintage"]["available"] and styles["vintage"]["origin"] == "vintagify 0.1.2"
     assert styles["vangogh"]["origin"] == "stylebot's own" and styles["vangogh"]["caption"] == "Van Gogh (stylebot's own)"
@@ -208,6 +208,46 @@ def test_nst_over_http_streams_progress_then_the_image(http, data_dir):
     assert events[-1]["type"] == "result"
     img = Image.open(io.BytesIO(base64.b64decode(events[-1]["image"])))
     assert img.size == (64, 64)
+
+
+def test_fast_own_style_over_http(http, data_dir):
+    files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
+    photo = np.asarray(Image.open(io.BytesIO(files["content"])).convert("RGB").resize((200, 200)), np.float32)
+    r = http.post("/v1/fast", files=files, data={"size": "200"}, headers={"Accept": "image/png"})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+    full = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), np.float32)
+    assert full.shape == (200, 200, 3) and np.abs(full - photo).mean() > 20
+    r = http.post("/v1/fast", files=files, data={"options": json.dumps({"size": 200, "keep_colors": True})})
+    kept = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), np.float32)
+    # the wave's blues are gone: the kept-colour result's mean colour is the photo's, the full one's is not
+    assert np.abs(kept.mean((0, 1)) - photo.mean((0, 1))).max() < np.abs(full.mean((0, 1)) - photo.mean((0, 1))).max()
+    other = http.post("/v1/fast", files={**files, "style": photo_bytes(data_dir, "starry_night.jpg")},
+                      data={"size": "200"})
+    assert np.abs(np.asarray(Image.open(io.BytesIO(other.content)).convert("RGB"), np.float32) - full).mean() > 10
+
+
+@pytest.mark.parametrize("data, status, error, words", [
+    ({"steps": "100"}, 422, "bad_option", "/v1/nst only"),
+    ({"strength": "1.5"}, 422, "bad_option", "between 0 and 1"),
+    ({"strength": "a lot"}, 422, "bad_option", "number"),
+    ({"colour": "yes"}, 422, "bad_option", "Unknown option"),
+    ({"options": "[1, 2]"}, 422, "bad_option", "JSON object"),
+    ({"size": "8"}, 422, "bad_option", "at least"),
+])
+def test_fast_bad_options_are_json_4xx(http, data_dir, data, status, error, words):
+    files = {"content": photo_bytes(data_dir), "style": photo_bytes(data_dir, "wave.jpg")}
+    r = http.post("/v1/fast", files=files, data=data)
+    assert r.status_code == status and r.headers["content-type"] == "application/json", r.text
+    assert r.json()["error"] == error and words in r.json()["message"]
+
+
+def test_fast_without_a_style_image_or_with_a_broken_one_is_json_4xx(http, data_dir):
+    r = http.post("/v1/fast", files={"content": photo_bytes(data_dir)})
+    assert r.status_code == 400 and "`style`" in r.json()["message"]
+    r = http.post("/v1/fast", files={"content": photo_bytes(data_dir), "style": b"GIF89a not really"})
+    assert 400 <= r.status_code < 500 and r.headers["content-type"] == "application/json"
+    r = http.post("/v1/fast", content=photo_bytes(data_dir), headers={"Content-Type": "image/jpeg"})
+    assert r.status_code == 400 and "multipart" in r.json()["message"]
 
 
 def test_nst_over_http_without_streaming_returns_the_image(http, data_dir):
@@ -372,7 +412,7 @@ def test_an_nst_replica_with_room_for_two_advances_both_jobs_together(app, data_
 def test_the_openapi_schema_lists_every_route_and_the_docs_are_served(http):
     schema = http.get("/openapi.json").json()
     paths = schema["paths"]
-    assert {"/healthz", "/v1/styles", "/v1/styles/sheet", "/v1/stylize/{preset}", "/v1/nst"} <= set(paths)
+    assert {"/healthz", "/v1/styles", "/v1/styles/sheet", "/v1/stylize/{preset}", "/v1/nst", "/v1/fast"} <= set(paths)
     assert {p["name"] for p in paths["/v1/stylize/{preset}"]["post"]["parameters"]} >= {"size", "strength", "keep_colors"}
     assert "multipart/form-data" in paths["/v1/nst"]["post"]["requestBody"]["content"]
     assert "image/jpeg" in paths["/v1/stylize/{preset}"]["post"]["requestBody"]["content"]

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.multistyle.onnx_initializers import read_initializers
+from models.onnxgraph.proto import read_initializers
 
 NUM_STYLES = 26
 EPS = 1e-5

@@ -3,7 +3,8 @@
 Each step evaluates every running job once (GatysNST.step: jobs of one size share a VGG pass). Jobs join and
 leave between steps: a submitted job starts at the next step when there is room (`capacity`), a cancelled one
 leaves at the next step, a finished one is checked and handed back. Events go to each job's `on_event`
-callback, from the worker thread: {"type": "progress", step, total, loss}, then exactly one of
+callback, from the worker thread: {"type": "progress", step, total, loss} (and, for a job that asked for them,
+{"type": "preview", step, image: the (3, H, W) image so far}), then exactly one of
 {"type": "result", "result": NSTResult}, {"type": "error", "error": exception} or {"type": "left"}.
 Pure Python and torch: the Serve deployment wraps it; tests drive it directly.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, MutableMapping
 
@@ -26,11 +28,25 @@ EventFn = Callable[[dict], None]
 
 class NSTJob:
     def __init__(self, content: torch.Tensor, style: torch.Tensor, options: NSTOptions, on_event: EventFn,
-                 style_key: str | None):
+                 style_key: str | None, preview_every_s: float | None = None, max_previews: int = 0):
         self.content, self.style, self.options, self.on_event, self.style_key = content, style, options, on_event, style_key
         self.run: NSTRun | None = None
         self.cancelled = threading.Event()
         self.ended = threading.Event()
+        self.preview_every_s = preview_every_s
+        self.previews_left = max_previews if preview_every_s is not None else 0
+        self._last_preview = time.monotonic()
+
+    def _preview_if_due(self) -> None:
+        """The image so far, every `preview_every_s` seconds (the first one that long after the start), at most
+        `max_previews` times; a finished run's result is the result event, not a preview."""
+        if self.previews_left <= 0 or self.run is None or self.run.done:
+            return
+        now = time.monotonic()
+        if now - self._last_preview >= self.preview_every_s:
+            self._last_preview = now
+            self.previews_left -= 1
+            self._emit({"type": "preview", "step": self.run.step, "image": self.run.current_image()})
 
     def cancel(self) -> None:
         """Leave at the next step; a no-op once the job has ended."""
@@ -66,9 +82,9 @@ class NSTScheduler:
         self._thread.start()
 
     def submit(self, content: torch.Tensor, style: torch.Tensor, options: NSTOptions, on_event: EventFn,
-               style_key: str | None = None) -> NSTJob:
+               style_key: str | None = None, preview_every_s: float | None = None, max_previews: int = 0) -> NSTJob:
         options.validate()
-        job = NSTJob(content, style, options, on_event, style_key)
+        job = NSTJob(content, style, options, on_event, style_key, preview_every_s, max_previews)
         with self._cond:
             self._pending.append(job)
             self._cond.notify()
@@ -131,6 +147,8 @@ class NSTScheduler:
                 self.engine.step([j.run for j in active])
                 self.steps += 1
                 self.widest_step = max(self.widest_step, len(active))
+                for job in active:
+                    job._preview_if_due()
             except Exception as e:  # noqa: BLE001 - e.g. out of memory: every job of this step ends with it
                 logger.exception("NST step failed for %d job(s)", len(active))
                 with self._cond:

@@ -1,0 +1,52 @@
+"""Serve deployment for the fast arbitrary-style model: own style image to painting in one pass. Concurrent
+requests are batched with @serve.batch (same-size photos run together, each with its own style)."""
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import torch
+from ray import serve
+
+from models.colour import with_colours_of
+from models.device import prepare_torch
+from models.images import encode_image
+from models.loading import load_fast
+from models.tensors import from_array, to_pil
+from models.weights_store import WeightsStore
+
+
+@serve.deployment
+class FastStyle:
+    def __init__(self, device: str = "cpu"):
+        self.device = prepare_torch(device)
+        self.model = load_fast(WeightsStore(), self.device)
+        warm = torch.rand(3, 64, 64)
+        self.model.paint(warm, self.model.style_vector(warm))  # first-call allocations before traffic arrives
+        self.batch_sizes: list[int] = []
+
+    def reconfigure(self, config: dict) -> None:
+        self.paint_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
+        self.paint_batch.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.01)))
+
+    async def stylize(self, content: np.ndarray, style: np.ndarray, fmt: str = "JPEG", strength: float = 1.0,
+                      keep_colors: bool = False) -> bytes:
+        """Decoded (H, W, 3) uint8 photo and style image in, `fmt` bytes of the painted photo out (the photo's
+        size). `strength` (0..1) moves the style toward the photo's own; `keep_colors` keeps the photo's colours."""
+        return await self.paint_batch(content, style, fmt, float(strength), bool(keep_colors))
+
+    @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
+    async def paint_batch(self, contents: list[np.ndarray], styles: list[np.ndarray], fmts: list[str],
+                          strengths: list[float], keep_colors: list[bool]) -> list[bytes]:
+        return await asyncio.to_thread(self._run, contents, styles, fmts, strengths, keep_colors)
+
+    def _run(self, contents, styles, fmts, strengths, keep_colors) -> list[bytes]:
+        self.batch_sizes = (self.batch_sizes + [len(contents)])[-100:]
+        photos = [from_array(a) for a in contents]
+        vectors = [self.model.style_vector(from_array(s)) for s in styles]
+        painted = self.model.paint_many(photos, vectors, strengths)
+        return [encode_image(to_pil(with_colours_of(y, x) if k else y), fmt)
+                for x, y, fmt, k in zip(photos, painted, fmts, keep_colors)]
+
+    def stats(self) -> dict:
+        return {"device": self.device, "batch_sizes": list(self.batch_sizes)}
