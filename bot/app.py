@@ -90,7 +90,7 @@ class BotApp:
         self.owner = replica_name()
         caps = {"size": settings.nst_max_size, "steps": settings.nst_max_steps}
         self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v},
-                                owner=self.owner, lease_s=settings.lease_s)
+                                owner=self.owner, lease_s=settings.lease_s, preview_every_s=settings.nst_preview_s)
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
         self.dp["files"] = self.runner.files

@@ -30,6 +30,7 @@ class BotSettings:
     nst_max_size: int | None = None       # caps on what /settings quality asks of NST (slow CPU hosts)
     nst_max_steps: int | None = None
     lease_s: float = 30.0                 # how long a dead replica's chats and jobs wait before another takes them
+    nst_preview_s: int = 10               # a picture of the painting so far at most this often (3 per job at most)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "BotSettings":
@@ -56,6 +57,7 @@ class BotSettings:
                    state_url=state_url,
                    secret_generated=generated, nst_max_size=_positive(env, "STYLEBOT_NST_MAX_SIZE"),
                    nst_max_steps=_positive(env, "STYLEBOT_NST_MAX_STEPS"),
+                   nst_preview_s=_positive(env, "STYLEBOT_NST_PREVIEW_S") or 10,
                    lease_s=_positive(env, "STYLEBOT_LEASE_S") or 30.0)
 
     @property

@@ -31,7 +31,8 @@ class JobRunner:
     def __init__(self, bot: Bot, store: StateStore, styles: StylesClient, progress_interval: float = 3.0,
                  nst_caps: dict[str, int] | None = None, delivery_patience: float = DELIVERY_PATIENCE_S,
                  delivery_retry_interval: float = 10.0, files: TelegramFiles | None = None,
-                 owner: str = "this-replica", lease_s: float = 30.0):
+                 owner: str = "this-replica", lease_s: float = 30.0, preview_every_s: float = 10.0,
+                 max_previews: int = 3):
         self.bot, self.store, self.styles = bot, store, styles
         self.files = files or TelegramFiles(bot)
         self.progress_interval = progress_interval
@@ -44,6 +45,9 @@ class JobRunner:
         # job over only when this one died (`adopt_orphans`).
         self.owner, self.lease_s = owner, lease_s
         self.held: dict[int, asyncio.Task] = {}  # job id -> its task here
+        # NST progress shows the picture so far: the progress message becomes a photo at the first preview
+        self.previews = {"every_s": preview_every_s, "max": max_previews}
+        self.photo_progress: set[int] = set()    # jobs whose progress message is a photo now
 
     # -- control --------------------------------------------------------------------------------------------
     def start(self, job: Job) -> bool:
@@ -94,8 +98,7 @@ class JobRunner:
         if task is not None:
             task.cancel()
         if job.progress_message_id:
-            await self._quiet(self.bot.edit_message_text(chat_id=chat_id, message_id=job.progress_message_id,
-                                                         text=texts.CANCELLED))
+            await self._quiet(self._edit_progress(chat_id, job.progress_message_id, texts.CANCELLED))
         return job
 
     async def adopt_orphans(self) -> None:
@@ -169,8 +172,8 @@ class JobRunner:
                 raise
             logger.warning("job %d: the replica painting it died; running it again", job.id)
             if job.progress_message_id:
-                await self._quiet(self.bot.edit_message_text(chat_id=job.chat_id, message_id=job.progress_message_id,
-                                                             text=texts.INTERRUPTED_RESTARTING))
+                await self._quiet(self._edit_progress(job.chat_id, job.progress_message_id,
+                                                      texts.INTERRUPTED_RESTARTING))
             await paint(job, content)
 
     async def _fail(self, job: Job, message: str, reason: str, markup=None) -> None:
@@ -282,31 +285,62 @@ class JobRunner:
         await self._deliver(job, [album(items[i:i + ALBUM_MAX]) for i in range(0, len(items), ALBUM_MAX)]
                             + [left_out])
 
+    async def _quick_version(self, job: Job, content: bytes, style: bytes, only: bool) -> bytes | None:
+        """The fast model's painting, or None when it is not served (the job goes on as an NST job) or, before a
+        full painting, when it is busy or its replica was lost (the full painting is what counts)."""
+        try:
+            return await self.styles.fast(content, style, job.options.get("fast", {}),
+                                          self._fmt(job) if only else "JPEG")
+        except StylesError as e:
+            if e.code == "fast_unavailable" or (not only and e.code in ("busy", INTERRUPTED)):
+                logger.info("job %d: no quick version (%s)", job.id, e.code)
+                return None
+            raise
+
     async def _run_nst(self, job: Job, content: bytes) -> None:
         style = await self.files.get(job.style_file_id)
+        mode = job.options.get("own_style", "full")
+        # The quick version goes first, once: a job resumed after a restart has its progress message already.
+        if mode != "full" and job.progress_message_id is None:
+            quick = await self._quick_version(job, content, style, only=mode == "quick")
+            if quick is not None and mode == "quick":
+                await self._deliver(job, self._result_steps(job, quick, texts.CAPTION_FAST))
+                return
+            if quick is not None:
+                await self._quiet(self.bot.send_photo(job.chat_id, BufferedInputFile(quick, "stylebot-quick.jpg"),
+                                                      caption=texts.CAPTION_QUICK))
         if job.progress_message_id is None:
             msg = await self.bot.send_message(job.chat_id, texts.NST_STARTED)
             job.progress_message_id = msg.message_id
             self.store.set_progress_message(job.id, msg.message_id)
         last_edit, last_text = time.monotonic(), texts.NST_STARTED
-        result, edit = None, None
+        result, edit, preview = None, None, None
         try:
-            async for event in self.styles.nst(content, style, job.options.get("nst", {}), self._fmt(job)):
+            async for event in self.styles.nst(content, style, job.options.get("nst", {}), self._fmt(job),
+                                               self.previews):
                 if event.get("type") == "result":
                     result = event["image"]
                     break
+                if event.get("type") == "preview":
+                    preview = event["image"]  # shown when no other edit is under way; a newer one replaces it
                 now = time.monotonic()
                 # One progress edit at a time, in the background: a slow or unreachable Bot API (its calls are
                 # retried) must not hold up the stream, or the result would wait behind stale progress events.
-                if now - last_edit >= self.progress_interval and (edit is None or edit.done()):
+                if edit is not None and not edit.done():
+                    continue
+                if preview is not None:
+                    edit = asyncio.create_task(self._quiet(self._show_preview(job, preview, last_text)))
+                    preview = None
+                elif now - last_edit >= self.progress_interval and event.get("type") == "progress":
                     text = texts.nst_progress(int(event.get("step", 0)), int(event.get("total", 1)))
                     if text != last_text:
                         last_edit, last_text = now, text
-                        edit = asyncio.create_task(self._quiet(self.bot.edit_message_text(
-                            chat_id=job.chat_id, message_id=job.progress_message_id, text=text)))
+                        edit = asyncio.create_task(self._quiet(self._edit_progress(
+                            job.chat_id, job.progress_message_id, text, photo=job.id in self.photo_progress)))
         finally:
             if edit is not None and not edit.done():
                 edit.cancel()
+            self.photo_progress.discard(job.id)
         if result is None:
             raise RuntimeError("the NST stream ended without a result")
 
@@ -314,6 +348,34 @@ class JobRunner:
             await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
 
         await self._deliver(job, [*self._result_steps(job, result, texts.CAPTION_NST), remove_progress])
+
+
+    async def _edit_progress(self, chat_id: int, message_id: int, text: str, photo: bool | None = None) -> None:
+        """Put `text` on a progress message: its text, or its caption once a preview made it a photo (unknown
+        after a restart: a text edit Telegram refuses is tried as a caption)."""
+        if photo:
+            await self.bot.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=text)
+            return
+        try:
+            await self.bot.edit_message_text(chat_id=chat_id, message_id=message_id, text=text)
+        except TelegramBadRequest:
+            if photo is False:
+                raise
+            await self.bot.edit_message_caption(chat_id=chat_id, message_id=message_id, caption=text)
+
+    async def _show_preview(self, job: Job, image: bytes, caption: str) -> None:
+        """The picture so far on the progress message: the first preview replaces the text message with a photo
+        (Telegram cannot add media to a text message), later ones swap its media."""
+        photo = BufferedInputFile(image, "stylebot-preview.jpg")
+        if job.id in self.photo_progress:
+            await self.bot.edit_message_media(chat_id=job.chat_id, message_id=job.progress_message_id,
+                                              media=InputMediaPhoto(media=photo, caption=caption))
+            return
+        msg = await self.bot.send_photo(job.chat_id, photo, caption=caption)
+        old, job.progress_message_id = job.progress_message_id, msg.message_id
+        self.store.set_progress_message(job.id, msg.message_id)
+        self.photo_progress.add(job.id)
+        await self._quiet(self.bot.delete_message(job.chat_id, old))
 
 
 def delivery_reason(e: BaseException) -> str:

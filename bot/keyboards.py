@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.state import PRESET_STRENGTHS, QUALITIES, STRENGTHS, Settings
+from bot.state import OWN_STYLE_MODES, PRESET_STRENGTHS, QUALITIES, STRENGTHS, Settings
 
 ALL = "*all"            # every preset of the first page
 ALL_MORE = "*allmore"   # every preset of the "More styles" page
@@ -81,11 +81,15 @@ def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
     for p in PRESET_STRENGTHS:
         mark = "● " if settings.preset_strength == p else ""
         kb.button(text=f"{mark}preset {p}%", callback_data=SettingChoice(key="preset_strength", value=str(p)))
+    for mode in OWN_STYLE_MODES:
+        mark = "● " if settings.own_style == mode else ""
+        kb.button(text=f"{mark}{texts.OWN_STYLE_MODE_BUTTONS[mode]}",
+                  callback_data=SettingChoice(key="own_style", value=mode))
     kb.button(text=f"keep colours: {'on' if settings.keep_colors else 'off'}",
               callback_data=SettingChoice(key="keep_colors", value="toggle"))
     kb.button(text=f"full-size file: {'on' if settings.send_file else 'off'}",
               callback_data=SettingChoice(key="send_file", value="toggle"))
-    kb.adjust(len(QUALITIES), len(STRENGTHS), len(PRESET_STRENGTHS), 1, 1)
+    kb.adjust(len(QUALITIES), len(STRENGTHS), len(PRESET_STRENGTHS), len(OWN_STYLE_MODES), 1, 1)
     return kb.as_markup()
 
 
@@ -97,6 +101,8 @@ def apply_setting(settings: Settings, key: str, value: str) -> bool:
         settings.strength = float(value)
     elif key == "preset_strength" and _number(value) in PRESET_STRENGTHS:
         settings.preset_strength = int(value)
+    elif key == "own_style" and value in OWN_STYLE_MODES:
+        settings.own_style = value
     elif key in ("keep_colors", "send_file") and value == "toggle":
         setattr(settings, key, not getattr(settings, key))
     else:

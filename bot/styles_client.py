@@ -80,9 +80,15 @@ class StylesClient:
         """A JPEG: every available style on one sample photo."""
         return await self._call("styles_sheet")
 
-    async def nst(self, content: bytes, style: bytes, options: dict, fmt: str) -> AsyncIterator[dict]:
-        """Progress events, then the result event; cancelling the consumer cancels the optimisation."""
-        gen = self.streaming.nst.remote(content, style, options, fmt)
+    async def fast(self, content: bytes, style: bytes, options: dict, fmt: str) -> bytes:
+        """The fast model's painting (one pass); StylesError "fast_unavailable" when it is not served."""
+        return await self._call("fast", content, style, options, fmt)
+
+    async def nst(self, content: bytes, style: bytes, options: dict, fmt: str,
+                  previews: dict | None = None) -> AsyncIterator[dict]:
+        """Progress (and, when asked for, preview) events, then the result event; cancelling the consumer
+        cancels the optimisation."""
+        gen = self.streaming.nst.remote(content, style, options, fmt, previews)
         try:
             async for event in gen:
                 yield event

@@ -19,9 +19,11 @@ HELP = (
     "<b>How it works</b>\n"
     "1. Send a photo (compressed, or as a file: JPEG, PNG, WebP).\n"
     "2. Tap a style: a painter (a few seconds), <i>All styles</i> (one album), or <i>My own style image</i> "
-    "and then send any painting: I repaint your photo in its style (takes a minute or more; you see progress).\n\n"
+    "and then send any painting: I repaint your photo in its style (a quick version in seconds, the full "
+    "painting in a minute or more; you see it progress).\n\n"
     "/styles - the painters I know\n"
-    "/settings - quality, style strength, preset strength, keep colours, full-size file\n"
+    "/settings - quality, style strength, preset strength, quick or full own-style paintings, keep colours, "
+    "full-size file\n"
     "/cancel - stop what I am doing\n"
     "Shortcuts: a photo captioned /style becomes the style image; /nst paints your last photo in it; "
     "/gan paints your last photo in every style."
@@ -39,6 +41,11 @@ WORKING_ALL = "Painting it in all {count} styles..."
 NST_STARTED = "Painting your photo in that style: starting..."
 NST_PROGRESS = "Painting your photo in that style: {percent}% (step {step} of {total})"
 CAPTION_NST = "Your own style"
+CAPTION_QUICK = "A quick version; the full painting follows."
+CAPTION_FAST = "Your own style (quick version)"
+OWN_STYLE_MODE_BUTTONS = {"both": "quick + full", "quick": "quick only", "full": "full only"}
+OWN_STYLE_MODE_NAMES = {"both": "a quick version first, then the full painting", "quick": "the quick version only",
+                        "full": "the full painting only"}
 MORE_STYLES = "More styles ›"
 ALL_STYLES = "All styles"
 ALL_OF_THESE = "All of these"
@@ -109,5 +116,6 @@ def settings_summary(settings) -> str:
             f"Quality: {settings.quality} (bigger is slower)\n"
             f"Style strength (own style images): {settings.strength:g}x\n"
             f"Preset strength (how much painting over your photo): {settings.preset_strength}%\n"
+            f"Own style images: {OWN_STYLE_MODE_NAMES[settings.own_style]}\n"
             f"Keep my photo's colours: {'yes' if settings.keep_colors else 'no'}\n"
             f"Also send the full-resolution file: {'yes' if settings.send_file else 'no'}")

@@ -30,6 +30,7 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
     status: int = 200                 # the injected error's status when the call was made to fail
+    result: object = None             # what the fake answered (a sent message, with its message_id)
 
 
 @dataclass
@@ -174,6 +175,7 @@ class FakeTelegram:
             result = await result
         if isinstance(result, Response):
             return result
+        call.result = result
         return JSONResponse({"ok": True, "result": result})
 
     async def _download(self, request: Request) -> Response:
@@ -222,6 +224,19 @@ class FakeTelegram:
 
     def _m_editMessageText(self, p, f):
         return self._message(p["chat_id"], text=p.get("text", ""))
+
+    def _m_editMessageCaption(self, p, f):
+        return self._message(p["chat_id"], caption=p.get("caption", ""))
+
+    def _m_editMessageMedia(self, p, f):
+        media = json.loads(p["media"]) if isinstance(p["media"], str) else p["media"]
+        return self._message(p["chat_id"], photo=self._photo(self._resolve(media["media"], p, f)),
+                             caption=media.get("caption"))
+
+    def media_bytes(self, call: Call) -> bytes:
+        """The photo of a recorded editMessageMedia call."""
+        media = json.loads(call.params["media"]) if isinstance(call.params["media"], str) else call.params["media"]
+        return self._resolve(media["media"], call.params, call.files)
 
     def _m_editMessageReplyMarkup(self, p, f):
         return self._message(p["chat_id"], text="")

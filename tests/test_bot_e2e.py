@@ -14,7 +14,7 @@ from ray import serve
 
 from bot import texts
 from bot.ingress import build_bot_app
-from tests.conftest import free_port, nst_answers_within, ray_logs_dir
+from tests.conftest import deploy_styles_app, free_port, nst_answers_within, ray_logs_dir
 from tests.crafted_images import png_header_only
 from tests.fake_telegram import FakeTelegram, Updates
 
@@ -22,6 +22,7 @@ pytestmark = pytest.mark.serve
 TOKEN = "123456789:AAFakeTokenForStylebotTests_abcdefghij"
 SECRET = "webhook-secret-for-tests-0123456789"
 NST_STEPS = 40
+PROGRESS_PREFIX = texts.NST_STARTED.split(":")[0]   # "Painting your photo in that style"
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +104,21 @@ class Chat:
         return next(b["callback_data"] for b in self.keyboard() if b["text"] == label)
 
     def photos(self) -> list:
-        """The photos this person got (calls Telegram answered; an injected failure delivered nothing)."""
-        return [c for c in self.fake.sent("sendPhoto", self.id) if c.status == 200]
+        """The results this person got (calls Telegram answered; an injected failure delivered nothing), not the
+        quick versions sent ahead of a full painting nor the progress message once a preview made it a photo."""
+        return [c for c in self.fake.sent("sendPhoto", self.id)
+                if c.status == 200 and c.params.get("caption") != texts.CAPTION_QUICK
+                and not (c.params.get("caption") or "").startswith(PROGRESS_PREFIX)]
+
+    def previews(self) -> list:
+        """The progress message's pictures: the photo that replaced its text, then each media swap."""
+        return [c for c in self.fake.sent(None, self.id) if c.status == 200 and (
+            c.method == "editMessageMedia" or (c.method == "sendPhoto"
+                                               and (c.params.get("caption") or "").startswith(PROGRESS_PREFIX)))]
+
+    def quick_photos(self) -> list:
+        return [c for c in self.fake.sent("sendPhoto", self.id)
+                if c.status == 200 and c.params.get("caption") == texts.CAPTION_QUICK]
 
 
 @pytest.fixture()
@@ -306,6 +320,61 @@ def test_nst_flow_edits_one_progress_message_then_sends_the_result(chat, state_d
     wait_statuses(state_db, chat.id, ["done"])
 
 
+def test_own_style_sends_a_quick_version_first_then_the_full_painting(chat, state_db):
+    assert nst_free()
+    start_nst(chat)
+    final = chat.fake.wait_for(lambda: chat.photos(), 180, "the full painting")[0]
+    assert final.params["caption"] == texts.CAPTION_NST
+    quick = chat.quick_photos()
+    progress = next(c for c in chat.fake.sent("sendMessage", chat.id) if "Painting your photo" in c.params["text"])
+    assert len(quick) == 1 and quick[0].at < progress.at < final.at   # quick first, then the optimiser's progress
+    quick_img = np.asarray(Image.open(io.BytesIO(chat.fake.photo_bytes(quick[0]))).convert("RGB"), np.float32)
+    final_img = np.asarray(Image.open(io.BytesIO(chat.fake.photo_bytes(final))).convert("RGB"), np.float32)
+    assert quick_img.shape == final_img.shape and np.abs(quick_img - final_img).mean() > 5   # two paintings
+    wait_statuses(state_db, chat.id, ["done"])
+
+
+def set_own_style(chat, mode: str, summary: str) -> None:
+    chat.say("/settings")
+    chat.wait_text("Own style images:")
+    chat.tap(f"set:own_style:{mode}")
+    chat.fake.wait_for(lambda: any(f"Own style images: {summary}" in c.params["text"]
+                                   for c in chat.fake.sent("editMessageText", chat.id)), 30, "the settings edit")
+
+
+def test_settings_choose_the_quick_version_only_or_the_full_painting_only(chat, state_db):
+    set_own_style(chat, "quick", texts.OWN_STYLE_MODE_NAMES["quick"])
+    start = len(chat.fake.calls)
+    chat.send_photo()
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.tap(chat.button(texts.OWN_STYLE))
+    chat.wait_text("Now send the painting")
+    chat.send_photo("starry_night.jpg")
+    result = chat.fake.wait_for(lambda: chat.photos(), 60, "the quick painting")[0]
+    assert result.params["caption"] == texts.CAPTION_FAST and chat.quick_photos() == []
+    wait_statuses(state_db, chat.id, ["done"])
+    assert not any("Painting your photo" in (c.params.get("text") or "") for c in chat.fake.calls[start:])
+    assert nst_free()
+    set_own_style(chat, "full", texts.OWN_STYLE_MODE_NAMES["full"])
+    chat.say("/nst")
+    final = chat.fake.wait_for(lambda: chat.photos()[1:], 180, "the full painting")[0]
+    assert final.params["caption"] == texts.CAPTION_NST and chat.quick_photos() == []
+    wait_statuses(state_db, chat.id, ["done", "done"])
+
+
+def test_without_the_quick_model_own_style_works_as_before(chat, state_db):
+    assert nst_free()
+    deploy_styles_app(fast=False)
+    try:
+        set_own_style(chat, "quick", texts.OWN_STYLE_MODE_NAMES["quick"])
+        start_nst(chat)   # quick only was asked for, and there is none: the full painting, with progress
+        final = chat.fake.wait_for(lambda: chat.photos(), 180, "the full painting")[0]
+        assert final.params["caption"] == texts.CAPTION_NST and chat.quick_photos() == []
+        wait_statuses(state_db, chat.id, ["done"])
+    finally:
+        deploy_styles_app()
+
+
 def test_style_caption_then_nst_command(chat):
     assert nst_free()
     chat.send_photo()
@@ -315,6 +384,33 @@ def test_style_caption_then_nst_command(chat):
     chat.say("/nst")
     call = chat.fake.wait_for(lambda: chat.photos(), 180, "the NST result")[0]
     assert call.params["caption"] == texts.CAPTION_NST
+
+
+def test_nst_progress_shows_the_picture_so_far_three_times_at_most(chat, fake, state_db):
+    assert nst_free()
+    deploy_bot(fake, state_db, STYLEBOT_NST_MAX_SIZE="192", STYLEBOT_NST_MAX_STEPS="1000",
+               STYLEBOT_NST_PREVIEW_S="2")   # minutes of work, a preview every 2 s instead of every 10
+    try:
+        set_own_style(chat, "full", texts.OWN_STYLE_MODE_NAMES["full"])
+        start_nst(chat)
+        text_message = next(c for c in chat.fake.sent("sendMessage", chat.id) if c.params["text"] == texts.NST_STARTED)
+        chat.fake.wait_for(lambda: len(chat.previews()) >= 3, 90, "three previews")
+        time.sleep(5)                                   # more time, no more previews
+        previews = chat.previews()
+        assert [c.method for c in previews] == ["sendPhoto", "editMessageMedia", "editMessageMedia"]
+        assert all(b.at - a.at >= 1.9 for a, b in zip(previews, previews[1:]))
+        deleted = chat.fake.sent("deleteMessage", chat.id)
+        assert any(str(c.params["message_id"]) == str(text_message.result["message_id"]) for c in deleted)
+        pictures = [chat.fake.photo_bytes(previews[0])] + [chat.fake.media_bytes(c) for c in previews[1:]]
+        arrays = [np.asarray(Image.open(io.BytesIO(p)).convert("RGB"), np.float32) for p in pictures]
+        assert arrays[0].shape != arrays[-1].shape or np.abs(arrays[0] - arrays[-1]).mean() > 1  # it moved on
+        captions = chat.fake.sent("editMessageCaption", chat.id)
+        assert captions and all("%" in c.params["caption"] for c in captions)   # progress goes on in the caption
+        chat.say("/cancel")
+        chat.wait_text(texts.CANCELLED)
+        assert nst_free(60) and chat.photos() == []
+    finally:
+        deploy_bot(fake, state_db)
 
 
 def test_cancel_mid_nst_delivers_nothing_and_frees_the_optimizer(chat, fake, state_db):

@@ -27,6 +27,9 @@ async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunne
                           for k, v in s.nst_options().items()}
         if seed is not None:
             options["nst"]["seed"] = seed
+        options["own_style"], options["fast"] = s.own_style, s.fast_options()
+        if s.own_style == "both" and "size" in runner.nst_caps:  # the quick version as big as the full one
+            options["fast"]["size"] = min(options["fast"]["size"], runner.nst_caps["size"])
     job = store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
                            style_file_id=chat.style_file_id if kind == "nst" else None, options=options)
     if job is None:

@@ -16,6 +16,7 @@ QUALITIES = {  # preset long side, NST long side, NST evaluation budget
 }
 STRENGTHS = (0.5, 1.0, 2.0)               # NST: a multiplier of the style weight
 PRESET_STRENGTHS = (25, 50, 75, 100)       # presets: percent of the painting blended over the photo
+OWN_STYLE_MODES = ("both", "quick", "full")  # own style image: the quick version then the full one, or one of them
 ACTIVE = ("queued", "running", "delivering")
 UPDATE_RETENTION_S = 2 * 24 * 3600   # Telegram gives up retrying a webhook update long before this
 JOB_RETENTION_S = 30 * 24 * 3600
@@ -28,6 +29,7 @@ class Settings:
     keep_colors: bool = False
     send_file: bool = False
     preset_strength: int = 100
+    own_style: str = "both"
 
     @classmethod
     def from_json(cls, raw: str | None) -> "Settings":
@@ -38,6 +40,8 @@ class Settings:
             s.quality = "standard"
         if s.preset_strength not in PRESET_STRENGTHS:
             s.preset_strength = 100
+        if s.own_style not in OWN_STYLE_MODES:
+            s.own_style = "both"
         return s
 
     @property
@@ -46,6 +50,12 @@ class Settings:
 
     def preset_options(self) -> dict:
         return {"size": self.preset_side, "strength": self.preset_strength / 100, "keep_colors": self.keep_colors}
+
+    def fast_options(self) -> dict:
+        """The fast model's options: the quick version at the size the full painting will have (the result's
+        size when it is the only one), its strength capped at the model's 1."""
+        size = self.preset_side if self.own_style == "quick" else QUALITIES[self.quality][1]
+        return {"size": size, "strength": min(self.strength, 1.0), "keep_colors": self.keep_colors}
 
     def nst_options(self) -> dict:
         _, side, steps = QUALITIES[self.quality]
@@ -65,7 +75,7 @@ class ChatState:
 class Job:
     id: int
     chat_id: int
-    kind: str                            # "preset", "all" or "nst"
+    kind: str                            # "preset", "all", "nst" or "fast" (own style, the quick model only)
     preset: str | None
     content_file_id: str
     style_file_id: str | None
