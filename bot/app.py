@@ -18,6 +18,7 @@ from bot.config import BotSettings
 from bot.flood import FloodGate, Verdict
 from bot.handlers import all_routers
 from bot.jobs import JobRunner
+from bot.language import LanguageMiddleware, texts_for
 from bot.leases import holding, replica_name
 from bot.state import open_store
 from bot.styles_client import StylesClient
@@ -30,6 +31,9 @@ NO_CHAT = 0  # updates without a chat (none the bot asks for; a hostile body) qu
 
 def build_dispatcher() -> Dispatcher:
     dp = Dispatcher()
+    language = LanguageMiddleware()
+    dp.message.outer_middleware(language)
+    dp.callback_query.outer_middleware(language)
     dp.include_routers(*all_routers())
     return dp
 
@@ -90,7 +94,8 @@ class BotApp:
         self.owner = replica_name()
         caps = {"size": settings.nst_max_size, "steps": settings.nst_max_steps}
         self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v},
-                                owner=self.owner, lease_s=settings.lease_s, preview_every_s=settings.nst_preview_s)
+                                owner=self.owner, lease_s=settings.lease_s, preview_every_s=settings.nst_preview_s,
+                                queue_poll_s=settings.queue_poll_s)
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
         self.dp["files"] = self.runner.files
@@ -193,10 +198,11 @@ class BotApp:
         """An update past the chat's flood limit: not handled; one "slow down" per window, taps answered."""
         try:
             query = payload.get("callback_query")
+            tx = self._texts(payload, chat_id)
             if isinstance(query, dict) and isinstance(query.get("id"), str):
-                await self.bot.answer_callback_query(query["id"], text=texts.SLOW_DOWN)
+                await self.bot.answer_callback_query(query["id"], text=tx.SLOW_DOWN)
             elif warn:
-                await self.bot.send_message(chat_id, texts.SLOW_DOWN)
+                await self.bot.send_message(chat_id, tx.SLOW_DOWN)
         except Exception as e:  # noqa: BLE001 - a refusal that cannot be sent changes nothing
             logger.info("flood refusal not sent: %s", type(e).__name__)
         finally:
@@ -245,13 +251,24 @@ class BotApp:
         finally:
             self.store.finish_update(update_id)
 
+    def _texts(self, payload: dict, chat_id: int | None) -> texts.Texts:
+        """The language of an update handled outside aiogram (flood refusals, failed taps)."""
+        part = next((payload[k] for k in ("message", "callback_query") if isinstance(payload.get(k), dict)), {})
+        sender = part.get("from") if isinstance(part.get("from"), dict) else {}
+        code = sender.get("language_code")
+        try:
+            return texts_for(self.store, chat_id, code if isinstance(code, str) else None)
+        except Exception:  # noqa: BLE001 - the store is unreachable: English still answers
+            return texts.for_language(None)
+
     async def _answer_tap(self, payload: dict) -> None:
         """A tap whose handler failed still gets an answer: otherwise the person's button keeps spinning."""
         query = payload.get("callback_query")
         if not isinstance(query, dict) or not isinstance(query.get("id"), str):
             return
         try:
-            await self.bot.answer_callback_query(query["id"], text=texts.TAP_FAILED, show_alert=True)
+            tx = self._texts(payload, update_chat_id(payload))
+            await self.bot.answer_callback_query(query["id"], text=tx.TAP_FAILED, show_alert=True)
         except Exception as e:  # noqa: BLE001 - answered already, or too late: nothing more to do
             logger.info("could not answer a failed tap: %s", type(e).__name__)
 

@@ -31,6 +31,7 @@ class BotSettings:
     nst_max_steps: int | None = None
     lease_s: float = 30.0                 # how long a dead replica's chats and jobs wait before another takes them
     nst_preview_s: int = 10               # a picture of the painting so far at most this often (3 per job at most)
+    queue_poll_s: int = 5                 # while the styles app is busy, how often the first in line tries again
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "BotSettings":
@@ -58,6 +59,7 @@ class BotSettings:
                    secret_generated=generated, nst_max_size=_positive(env, "STYLEBOT_NST_MAX_SIZE"),
                    nst_max_steps=_positive(env, "STYLEBOT_NST_MAX_STEPS"),
                    nst_preview_s=_positive(env, "STYLEBOT_NST_PREVIEW_S") or 10,
+                   queue_poll_s=_positive(env, "STYLEBOT_QUEUE_POLL_S") or 5,
                    lease_s=_positive(env, "STYLEBOT_LEASE_S") or 30.0)
 
     @property

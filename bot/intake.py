@@ -5,7 +5,7 @@ import asyncio
 
 from aiogram.types import Message
 
-from bot import texts
+from bot.texts import Texts
 from bot.files import DownloadError, TelegramFiles
 from bot.limits import TELEGRAM_DOWNLOAD_BYTES
 from models.images import ImageError, ImageLimits, decode_image
@@ -18,7 +18,7 @@ class Refusal(Exception):
     """An image we will not use, with the message that tells the person what to send instead."""
 
 
-def image_reference(message: Message) -> tuple[str, int | None] | None:
+def image_reference(message: Message, tx: Texts) -> tuple[str, int | None] | None:
     """(file_id, size) of the image in a message, None when it carries none."""
     if message.photo:
         biggest = message.photo[-1]
@@ -26,26 +26,26 @@ def image_reference(message: Message) -> tuple[str, int | None] | None:
     doc = message.document
     if doc is not None:
         if (doc.mime_type or "").lower() not in IMAGE_MIME_TYPES:
-            raise Refusal(texts.NOT_AN_IMAGE)
+            raise Refusal(tx.NOT_AN_IMAGE)
         return doc.file_id, doc.file_size
     return None
 
 
-async def checked_image(files: TelegramFiles, message: Message) -> str:
+async def checked_image(files: TelegramFiles, message: Message, tx: Texts) -> str:
     """The image's file_id, after downloading and decoding it once: a broken or oversized image is refused now,
     not after the person has picked a style."""
-    ref = image_reference(message)
+    ref = image_reference(message, tx)
     if ref is None:
-        raise Refusal(texts.ASK_PHOTO)
+        raise Refusal(tx.ASK_PHOTO)
     file_id, size = ref
     if size is not None and size > TELEGRAM_DOWNLOAD_BYTES:
-        raise Refusal(texts.FILE_TOO_BIG)
+        raise Refusal(tx.FILE_TOO_BIG)
     try:
         data = await files.get(file_id)
     except DownloadError as e:
-        raise Refusal(texts.FILE_TOO_BIG if str(e) == "too_big" else texts.DOWNLOAD_FAILED) from None
+        raise Refusal(tx.FILE_TOO_BIG if str(e) == "too_big" else tx.DOWNLOAD_FAILED) from None
     try:
         await asyncio.to_thread(decode_image, data, LIMITS, 64)
     except ImageError as e:
-        raise Refusal(texts.bad_image(e.message)) from None
+        raise Refusal(tx.bad_image(e.message, e.code)) from None
     return file_id

@@ -22,6 +22,7 @@ from bot.keyboards import content_tag, retry_keyboard
 from bot.limits import ALBUM_MAX, BUSY_RETRY_S, DELIVERY_PATIENCE_S
 from bot.state import ACTIVE, Job, StateStore
 from bot.styles_client import INTERRUPTED, StylesClient, StylesError
+from bot.waiting_line import WaitingLine
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
 Step = Callable[[], Awaitable[None]]      # one message of a delivery
@@ -32,7 +33,7 @@ class JobRunner:
                  nst_caps: dict[str, int] | None = None, delivery_patience: float = DELIVERY_PATIENCE_S,
                  delivery_retry_interval: float = 10.0, files: TelegramFiles | None = None,
                  owner: str = "this-replica", lease_s: float = 30.0, preview_every_s: float = 10.0,
-                 max_previews: int = 3):
+                 max_previews: int = 3, queue_poll_s: float = 5.0, queue_patience_s: float = 900.0):
         self.bot, self.store, self.styles = bot, store, styles
         self.files = files or TelegramFiles(bot)
         self.progress_interval = progress_interval
@@ -48,6 +49,9 @@ class JobRunner:
         # NST progress shows the picture so far: the progress message becomes a photo at the first preview
         self.previews = {"every_s": preview_every_s, "max": max_previews}
         self.photo_progress: set[int] = set()    # jobs whose progress message is a photo now
+        # jobs the styles app turned away wait here; the first in line tries again every `queue_poll_s`
+        self.lines = {"nst": WaitingLine(), "preset": WaitingLine()}
+        self.queue_poll_s, self.queue_patience_s = queue_poll_s, queue_patience_s   # then "busy, try later"
 
     # -- control --------------------------------------------------------------------------------------------
     def start(self, job: Job) -> bool:
@@ -88,7 +92,7 @@ class JobRunner:
         if outcome == "done" and started is not None:
             metrics.time_to_result.observe(time.monotonic() - started, tags={"kind": job.kind})
 
-    async def cancel(self, chat_id: int) -> Job | None:
+    async def cancel(self, chat_id: int, tx: texts.Texts) -> Job | None:
         """Cancel the chat's job; returns it when it was cancelled before its result went out."""
         job = self.store.active_job(chat_id)
         if job is None or not self.store.move_job(job.id, "cancelled", ("queued", "running"), "cancelled by user"):
@@ -98,7 +102,7 @@ class JobRunner:
         if task is not None:
             task.cancel()
         if job.progress_message_id:
-            await self._quiet(self._edit_progress(chat_id, job.progress_message_id, texts.CANCELLED))
+            await self._quiet(self._edit_progress(chat_id, job.progress_message_id, tx.CANCELLED))
         return job
 
     async def adopt_orphans(self) -> None:
@@ -113,12 +117,12 @@ class JobRunner:
             if job.status == "delivering":
                 if self.store.move_job(job.id, "interrupted", ("delivering",), "restart during delivery"):
                     self._ended(job, "interrupted")
-                    await self._quiet(self.bot.send_message(job.chat_id, texts.RESTARTED_UNSURE))
+                    await self._quiet(self.bot.send_message(job.chat_id, language(job).RESTARTED_UNSURE))
                 self.store.release_lease(f"job:{job.id}", self.owner)
                 continue
             logger.info("resuming job %d (%s) for a chat", job.id, job.kind)
             if job.kind == "nst":
-                await self._quiet(self.bot.send_message(job.chat_id, texts.RESTARTED_RESUMING))
+                await self._quiet(self.bot.send_message(job.chat_id, language(job).RESTARTED_RESUMING))
             self.start(job)
 
     async def shutdown(self) -> None:
@@ -153,18 +157,76 @@ class JobRunner:
         except StylesError as e:
             retry = None
             if e.code in (NOT_TRANSFERRED, INTERRUPTED) and job.kind == "nst":
-                retry = retry_keyboard(content_tag(job.content_file_id), seed=job.id)
-            await self._fail(job, refusal_text(e), e.code, retry)
+                retry = retry_keyboard(content_tag(job.content_file_id), job.id, language(job))
+            await self._fail(job, refusal_text(e, language(job)), e.code, retry)
         except DownloadError as e:
-            await self._fail(job, texts.FILE_TOO_BIG if str(e) == "too_big" else texts.DOWNLOAD_FAILED,
+            tx = language(job)
+            await self._fail(job, tx.FILE_TOO_BIG if str(e) == "too_big" else tx.DOWNLOAD_FAILED,
                              f"download: {e}")
         except Exception as e:
             logger.exception("job %d failed", job.id)
-            await self._fail(job, texts.FAILED, type(e).__name__)
+            await self._fail(job, language(job).FAILED, type(e).__name__)
+
+    def _painter(self, job: Job) -> Callable[[Job, bytes], Awaitable[None]]:
+        if job.kind in ("preset", "all"):
+            return self._run_preset if job.kind == "preset" else self._run_all
+        return self._run_quick_only if job.options.get("own_style") == "quick" else self._run_nst
 
     async def _paint(self, job: Job, content: bytes) -> None:
-        """Run the job on the styles app; when the replica doing it dies (Serve starts another), run it once more."""
-        paint = {"preset": self._run_preset, "all": self._run_all}.get(job.kind, self._run_nst)
+        """Run the job on the styles app. When it is busy the job waits in the bot's line (in arrival order,
+        the person seeing their place) instead of failing; a job arriving while others wait queues behind them."""
+        if job.kind == "nst" and job.options.get("own_style") == "both" and job.progress_message_id is None:
+            await self._send_quick_version(job, content)   # the quick version does not wait for the optimiser
+        line = self.lines["nst" if job.kind == "nst" else "preset"]
+        if len(line):
+            await self._wait_in_line(job, line, retry_at=time.monotonic())
+        turned_away = None
+        while True:
+            started = time.monotonic()
+            try:
+                await self._paint_once(job, content)
+            except StylesError as e:
+                turned_away = turned_away or started
+                if e.code != "busy" or started - turned_away > self.queue_patience_s:
+                    raise
+                retry_in = min(float(e.retry_after or BUSY_RETRY_S), self.queue_poll_s)
+                await self._wait_in_line(job, line, retry_at=time.monotonic() + retry_in)
+                continue
+            line.record(time.monotonic() - started)
+            break
+        if job.kind != "nst" and job.progress_message_id:   # the waiting-line message of a preset job
+            await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
+
+    async def _wait_in_line(self, job: Job, line: WaitingLine, retry_at: float) -> None:
+        """Wait until the job is first in line and `retry_at` has passed, showing its place and an estimate in
+        one message (the job's progress message: /cancel edits it too). The job leaves the line as it tries
+        again, or when it is cancelled."""
+        await line.join(job.id, job.created)
+        tx, shown = language(job), None
+        try:
+            while True:
+                place, now = line.position(job.id), time.monotonic()
+                if place == 1 and now >= retry_at:
+                    return
+                text = tx.QUEUED.format(place=tx.place(place), seconds=line.estimate(place, BUSY_RETRY_S))
+                if text != shown:
+                    await self._show_in_line(job, text)
+                    shown = text
+                await line.wait_for_change(max(retry_at - now, 0.2) if place == 1 else self.queue_poll_s)
+        finally:
+            await line.leave(job.id)
+
+    async def _show_in_line(self, job: Job, text: str) -> None:
+        if job.progress_message_id is None:
+            msg = await self.bot.send_message(job.chat_id, text)
+            job.progress_message_id = msg.message_id
+            self.store.set_progress_message(job.id, msg.message_id)
+        else:
+            await self._quiet(self._edit_progress(job.chat_id, job.progress_message_id, text))
+
+    async def _paint_once(self, job: Job, content: bytes) -> None:
+        """One run; when the replica doing it dies (Serve starts another), run it once more."""
+        paint = self._painter(job)
         try:
             await paint(job, content)
         except StylesError as e:
@@ -173,7 +235,7 @@ class JobRunner:
             logger.warning("job %d: the replica painting it died; running it again", job.id)
             if job.progress_message_id:
                 await self._quiet(self._edit_progress(job.chat_id, job.progress_message_id,
-                                                      texts.INTERRUPTED_RESTARTING))
+                                                      language(job).INTERRUPTED_RESTARTING))
             await paint(job, content)
 
     async def _fail(self, job: Job, message: str, reason: str, markup=None) -> None:
@@ -202,7 +264,8 @@ class JobRunner:
             logger.warning("job %d: delivery failed: %s", job.id, reason)
             if self.store.move_job(job.id, "failed", ("delivering",), f"delivery: {reason}"):
                 self._ended(job, "failed")
-                await self._quiet(self.bot.send_message(job.chat_id, texts.DELIVERY_FAILED.format(reason=reason)))
+                await self._quiet(self.bot.send_message(job.chat_id,
+                                                        language(job).DELIVERY_FAILED.format(reason=reason)))
             return
         if self.store.move_job(job.id, "done", ("delivering",)):
             self._ended(job, "done")
@@ -238,7 +301,7 @@ class JobRunner:
             if job.options.get("send_file") and not photo_went_as_file:
                 await self.bot.send_document(job.chat_id,
                                              BufferedInputFile(image, f"stylebot-{job.preset or 'own'}.png"),
-                                             caption=texts.CAPTION_FILE)
+                                             caption=language(job).CAPTION_FILE)
 
         return [photo, full_size_file]
 
@@ -279,8 +342,8 @@ class JobRunner:
         async def left_out() -> None:
             missing = [captions.get(n, n) for n in job.options.get("presets", []) if n not in results]
             if missing:
-                await self._quiet(self.bot.send_message(job.chat_id,
-                                                        texts.ALBUM_LEFT_OUT.format(names=", ".join(missing))))
+                notice = language(job).ALBUM_LEFT_OUT.format(names=", ".join(missing))
+                await self._quiet(self.bot.send_message(job.chat_id, notice))
 
         await self._deliver(job, [album(items[i:i + ALBUM_MAX]) for i in range(0, len(items), ALBUM_MAX)]
                             + [left_out])
@@ -297,23 +360,29 @@ class JobRunner:
                 return None
             raise
 
+    async def _send_quick_version(self, job: Job, content: bytes) -> None:
+        """Before a full painting: the fast model's, sent once (a job resumed after a restart, or back from the
+        waiting line, has its progress message already), best effort."""
+        quick = await self._quick_version(job, content, await self.files.get(job.style_file_id), only=False)
+        if quick is not None:
+            await self._quiet(self.bot.send_photo(job.chat_id, BufferedInputFile(quick, "stylebot-quick.jpg"),
+                                                  caption=language(job).CAPTION_QUICK))
+
+    async def _run_quick_only(self, job: Job, content: bytes) -> None:
+        """Own style, quick only: the fast model's painting is the result; without the fast model, Gatys'."""
+        quick = await self._quick_version(job, content, await self.files.get(job.style_file_id), only=True)
+        if quick is None:
+            await self._run_nst(job, content)
+            return
+        await self._deliver(job, self._result_steps(job, quick, language(job).CAPTION_FAST))
+
     async def _run_nst(self, job: Job, content: bytes) -> None:
         style = await self.files.get(job.style_file_id)
-        mode = job.options.get("own_style", "full")
-        # The quick version goes first, once: a job resumed after a restart has its progress message already.
-        if mode != "full" and job.progress_message_id is None:
-            quick = await self._quick_version(job, content, style, only=mode == "quick")
-            if quick is not None and mode == "quick":
-                await self._deliver(job, self._result_steps(job, quick, texts.CAPTION_FAST))
-                return
-            if quick is not None:
-                await self._quiet(self.bot.send_photo(job.chat_id, BufferedInputFile(quick, "stylebot-quick.jpg"),
-                                                      caption=texts.CAPTION_QUICK))
         if job.progress_message_id is None:
-            msg = await self.bot.send_message(job.chat_id, texts.NST_STARTED)
+            msg = await self.bot.send_message(job.chat_id, language(job).NST_STARTED)
             job.progress_message_id = msg.message_id
             self.store.set_progress_message(job.id, msg.message_id)
-        last_edit, last_text = time.monotonic(), texts.NST_STARTED
+        last_edit, last_text = time.monotonic(), language(job).NST_STARTED
         result, edit, preview = None, None, None
         try:
             async for event in self.styles.nst(content, style, job.options.get("nst", {}), self._fmt(job),
@@ -332,7 +401,7 @@ class JobRunner:
                     edit = asyncio.create_task(self._quiet(self._show_preview(job, preview, last_text)))
                     preview = None
                 elif now - last_edit >= self.progress_interval and event.get("type") == "progress":
-                    text = texts.nst_progress(int(event.get("step", 0)), int(event.get("total", 1)))
+                    text = language(job).nst_progress(int(event.get("step", 0)), int(event.get("total", 1)))
                     if text != last_text:
                         last_edit, last_text = now, text
                         edit = asyncio.create_task(self._quiet(self._edit_progress(
@@ -347,7 +416,7 @@ class JobRunner:
         async def remove_progress() -> None:
             await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
 
-        await self._deliver(job, [*self._result_steps(job, result, texts.CAPTION_NST), remove_progress])
+        await self._deliver(job, [*self._result_steps(job, result, language(job).CAPTION_NST), remove_progress])
 
 
     async def _edit_progress(self, chat_id: int, message_id: int, text: str, photo: bool | None = None) -> None:
@@ -390,16 +459,21 @@ BAD_IMAGE_CODES = {"not_an_image", "unsupported_format", "unreadable_image", "im
                    "image_too_narrow", "bad_image"}
 
 
-def refusal_text(e: StylesError) -> str:
+def language(job: Job) -> texts.Texts:
+    """The texts of the language the person spoke when they started the job."""
+    return texts.for_language(job.options.get("lang"))
+
+
+def refusal_text(e: StylesError, tx: texts.Texts) -> str:
     """What the person reads when the styles app refuses a job."""
     if e.code == "busy":
-        return texts.BUSY.format(seconds=e.retry_after or BUSY_RETRY_S)
+        return tx.BUSY.format(seconds=e.retry_after or BUSY_RETRY_S)
     if e.code == "nst_unavailable":
-        return texts.UNAVAILABLE
+        return tx.UNAVAILABLE
     if e.code == NOT_TRANSFERRED:
-        return texts.NST_NOT_TRANSFERRED
+        return tx.NST_NOT_TRANSFERRED
     if e.code == INTERRUPTED:
-        return texts.INTERRUPTED
+        return tx.INTERRUPTED
     if e.code in BAD_IMAGE_CODES:
-        return texts.bad_image(e.message)
+        return tx.bad_image(e.message, e.code)
     return e.message

@@ -37,12 +37,16 @@ class SettingChoice(CallbackData, prefix="set"):
     value: str
 
 
+class LanguageChoice(CallbackData, prefix="lang"):
+    lang: str
+
+
 def in_group(styles: list[dict], group: str) -> list[dict]:
     """The available presets of one page: "main" (the first) or "more" ("More styles")."""
     return [s for s in styles if s.get("available") and s.get("group", "main") == group]
 
 
-def style_keyboard(styles: list[dict], content_tag: str, page: str = "main") -> InlineKeyboardMarkup:
+def style_keyboard(styles: list[dict], content_tag: str, tx: texts.Texts, page: str = "main") -> InlineKeyboardMarkup:
     """The first page: its presets, More styles (when there are more), All styles, My own style image. The
     "more" page: its presets three to a row, All of these, Back."""
     kb = InlineKeyboardBuilder()
@@ -51,45 +55,54 @@ def style_keyboard(styles: list[dict], content_tag: str, page: str = "main") -> 
         kb.button(text=s["label"], callback_data=StyleChoice(name=s["name"], content=content_tag))
     if page == "more":
         if len(shown) > 1:
-            kb.button(text=texts.ALL_OF_THESE, callback_data=StyleChoice(name=ALL_MORE, content=content_tag))
-        kb.button(text=texts.BACK, callback_data=StyleChoice(name=MAIN, content=content_tag))
+            kb.button(text=tx.ALL_OF_THESE, callback_data=StyleChoice(name=ALL_MORE, content=content_tag))
+        kb.button(text=tx.BACK, callback_data=StyleChoice(name=MAIN, content=content_tag))
         kb.adjust(3)
         return kb.as_markup()
     if in_group(styles, "more"):
-        kb.button(text=texts.MORE_STYLES, callback_data=StyleChoice(name=MORE, content=content_tag))
+        kb.button(text=tx.MORE_STYLES, callback_data=StyleChoice(name=MORE, content=content_tag))
     if len(shown) > 1:
-        kb.button(text=texts.ALL_STYLES, callback_data=StyleChoice(name=ALL, content=content_tag))
-    kb.button(text=texts.OWN_STYLE, callback_data=StyleChoice(name=OWN, content=content_tag))
+        kb.button(text=tx.ALL_STYLES, callback_data=StyleChoice(name=ALL, content=content_tag))
+    kb.button(text=tx.OWN_STYLE, callback_data=StyleChoice(name=OWN, content=content_tag))
     kb.adjust(2)
     return kb.as_markup()
 
 
-def retry_keyboard(content_tag: str, seed: int) -> InlineKeyboardMarkup:
+def retry_keyboard(content_tag: str, seed: int, tx: texts.Texts) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=texts.TRY_AGAIN, callback_data=RetryNST(content=content_tag, seed=seed))
+    kb.button(text=tx.TRY_AGAIN, callback_data=RetryNST(content=content_tag, seed=seed))
     return kb.as_markup()
 
 
-def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
+def settings_keyboard(settings: Settings, tx: texts.Texts) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for q in QUALITIES:
         mark = "● " if settings.quality == q else ""
-        kb.button(text=f"{mark}{q}", callback_data=SettingChoice(key="quality", value=q))
+        kb.button(text=f"{mark}{tx.QUALITY_NAMES[q]}", callback_data=SettingChoice(key="quality", value=q))
     for s in STRENGTHS:
         mark = "● " if settings.strength == s else ""
-        kb.button(text=f"{mark}strength {s:g}x", callback_data=SettingChoice(key="strength", value=f"{s:g}"))
+        kb.button(text=mark + tx.BUTTON_STRENGTH.format(strength=f"{s:g}"),
+                  callback_data=SettingChoice(key="strength", value=f"{s:g}"))
     for p in PRESET_STRENGTHS:
         mark = "● " if settings.preset_strength == p else ""
-        kb.button(text=f"{mark}preset {p}%", callback_data=SettingChoice(key="preset_strength", value=str(p)))
+        kb.button(text=mark + tx.BUTTON_PRESET.format(percent=p),
+                  callback_data=SettingChoice(key="preset_strength", value=str(p)))
     for mode in OWN_STYLE_MODES:
         mark = "● " if settings.own_style == mode else ""
-        kb.button(text=f"{mark}{texts.OWN_STYLE_MODE_BUTTONS[mode]}",
+        kb.button(text=f"{mark}{tx.OWN_STYLE_MODE_BUTTONS[mode]}",
                   callback_data=SettingChoice(key="own_style", value=mode))
-    kb.button(text=f"keep colours: {'on' if settings.keep_colors else 'off'}",
+    kb.button(text=tx.BUTTON_KEEP_COLORS.format(state=tx.ON if settings.keep_colors else tx.OFF),
               callback_data=SettingChoice(key="keep_colors", value="toggle"))
-    kb.button(text=f"full-size file: {'on' if settings.send_file else 'off'}",
+    kb.button(text=tx.BUTTON_SEND_FILE.format(state=tx.ON if settings.send_file else tx.OFF),
               callback_data=SettingChoice(key="send_file", value="toggle"))
     kb.adjust(len(QUALITIES), len(STRENGTHS), len(PRESET_STRENGTHS), len(OWN_STYLE_MODES), 1, 1)
+    return kb.as_markup()
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for lang, name in texts.LANGUAGES.items():
+        kb.button(text=name, callback_data=LanguageChoice(lang=lang))
     return kb.as_markup()
 
 

@@ -1,20 +1,25 @@
-"""Everything the bot says. Plain text with HTML markup where noted (aiogram default parse mode is HTML)."""
+"""Everything the bot says, in English (this module) and Russian (bot/texts_ru.py, the same names). Plain text
+with HTML markup where noted (aiogram's default parse mode is HTML).
+
+Handlers get a `Texts` for the person's language (bot/language.py picks it: /language, else Telegram's
+language_code); `texts.X` is the English text, and what tests compare against.
+"""
 from __future__ import annotations
 
+import string
+import sys
 from html import escape
 
+from bot import texts_ru
 from bot.limits import TELEGRAM_DOWNLOAD_BYTES
 
 MAX_DOWNLOAD_MB = TELEGRAM_DOWNLOAD_BYTES // (1024 * 1024)
+LANGUAGES = {"en": "English", "ru": "Русский"}
 
-
-def start(first_name: str | None) -> str:
-    name = escape(first_name or "there")
-    return (f"Hi, {name}! I turn photos into paintings.\n\n"
-            "Send me a photo (as a photo or as a file) and pick a style: one of my painters, "
-            "all of them at once, or a painting of your own.")
-
-
+START = ("Hi, {name}! I turn photos into paintings.\n\n"
+         "Send me a photo (as a photo or as a file) and pick a style: one of my painters, "
+         "all of them at once, or a painting of your own.")
+SOMEONE = "there"
 HELP = (
     "<b>How it works</b>\n"
     "1. Send a photo (compressed, or as a file: JPEG, PNG, WebP).\n"
@@ -24,6 +29,7 @@ HELP = (
     "/styles - the painters I know\n"
     "/settings - quality, style strength, preset strength, quick or full own-style paintings, keep colours, "
     "full-size file\n"
+    "/language - language (English / русский)\n"
     "/cancel - stop what I am doing\n"
     "Shortcuts: a photo captioned /style becomes the style image; /nst paints your last photo in it; "
     "/gan paints your last photo in every style."
@@ -62,17 +68,20 @@ RESTARTED_UNSURE = ("I was restarted while sending your result. If it did not ar
 NO_STYLES = "No styles are installed right now. You can still use My own style image."
 STYLES_HEADER = "<b>Styles</b>"
 MORE_STYLES_HEADER = "<b>More styles</b>"
+STYLES_FOOTER = "Send a photo to use them."
 STYLES_SHEET = "Every style on one photo"
 STYLE_GONE = "That style is not available any more. Pick another one:"
 OLD_BUTTON = "That button belongs to an older photo. Send the photo again."
 
 NOT_AN_IMAGE = "That's not an image I can paint. Send a photo, or a JPEG, PNG or WebP file."
 STICKER = "Stickers can't be painted. Send a photo, or a JPEG, PNG or WebP file."
+UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 TEXT_WHEN_IMAGE_EXPECTED = "I need a picture, not text. Send a photo (or /help)."
 TEXT_WHEN_STYLE_EXPECTED = "I'm waiting for the style image: send a painting as a photo or file, or /cancel."
 FILE_TOO_BIG = (f"That file is over {MAX_DOWNLOAD_MB} MB, the most a Telegram bot may download. "
                 "Send it as a photo (Telegram compresses it) or a smaller file.")
 BUSY = "I'm busy painting for others right now. Try again in about {seconds} seconds."
+QUEUED = "All my painters are busy. You're {place} in line, about {seconds} s. /cancel leaves the line."
 FAILED = "Sorry, something went wrong while painting. Try again, or pick another style."
 UNAVAILABLE = "Painting with your own style image is unavailable right now. Try a preset style."
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram. Send it again, please."
@@ -90,32 +99,108 @@ INTERRUPTED = ("The painting service restarted while working on your picture, tw
                "pick the style again (your photo is still here).")
 
 
-def bad_image(message: str) -> str:
-    return f"{message} Send another photo."
+BAD_IMAGE = "{message} Send another photo."
+BAD_IMAGE_REASONS: dict[str, str] = {}  # English shows the styles service's own (English) explanation
+
+SETTINGS_TITLE = "<b>Settings</b>"
+SETTINGS_QUALITY = "Quality: {quality} (bigger is slower)"
+SETTINGS_STRENGTH = "Style strength (own style images): {strength}x"
+SETTINGS_PRESET_STRENGTH = "Preset strength (how much painting over your photo): {percent}%"
+SETTINGS_OWN_STYLE = "Own style images: {mode}"
+SETTINGS_KEEP_COLORS = "Keep my photo's colours: {answer}"
+SETTINGS_SEND_FILE = "Also send the full-resolution file: {answer}"
+YES = "yes"
+NO = "no"
+ON = "on"
+OFF = "off"
+QUALITY_NAMES = {"fast": "fast", "standard": "standard", "best": "best"}
+BUTTON_STRENGTH = "strength {strength}x"
+BUTTON_PRESET = "preset {percent}%"
+BUTTON_KEEP_COLORS = "keep colours: {state}"
+BUTTON_SEND_FILE = "full-size file: {state}"
+CHOOSE_LANGUAGE = "Choose a language / Выберите язык:"
+LANGUAGE_SET = "Done: I speak English now."
+SAVED = "Saved"
+OPTION_GONE = "That option no longer exists: send /settings again."
 
 
-def nst_progress(step: int, total: int) -> str:
-    percent = min(99, int(100 * step / max(total, 1)))
-    return NST_PROGRESS.format(percent=percent, step=step, total=total)
+class Texts:
+    """The texts of one language: `tx.CHOOSE_STYLE`, `tx.start(name)`, ..."""
+
+    def __init__(self, lang: str):
+        self.lang = lang if lang in LANGUAGES else "en"
+        self._module = texts_ru if self.lang == "ru" else sys.modules[__name__]
+
+    def __getattr__(self, name: str):
+        if name.isupper():
+            return getattr(self._module, name)
+        raise AttributeError(name)
+
+    def start(self, first_name: str | None) -> str:
+        return self.START.format(name=escape(first_name or self.SOMEONE))
+
+    def place(self, n: int) -> str:
+        """A place in line: 1st, 2nd, 3rd, 11th, 22nd; 1-й, 2-й in Russian."""
+        if self.lang == "ru":
+            return f"{n}-й"
+        suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        return f"{n}{suffix}"
+
+    def bad_image(self, message: str, code: str | None = None) -> str:
+        return self.BAD_IMAGE.format(message=self.BAD_IMAGE_REASONS.get(code or "", message))
+
+    def nst_progress(self, step: int, total: int) -> str:
+        percent = min(99, int(100 * step / max(total, 1)))
+        return self.NST_PROGRESS.format(percent=percent, step=step, total=total)
+
+    def styles_list(self, styles: list[dict]) -> str:
+        lines = []
+        for group, header in (("main", self.STYLES_HEADER), ("more", self.MORE_STYLES_HEADER)):
+            shown = [s for s in styles if s.get("available") and s.get("group", "main") == group]
+            if shown:
+                lines += [("\n" if lines else "") + header]
+                lines += [f"• <b>{escape(s['label'])}</b>: {escape(s.get('description') or '')}" for s in shown]
+        if not lines:
+            return self.NO_STYLES
+        return "\n".join(lines) + "\n\n" + self.STYLES_FOOTER
+
+    def settings_summary(self, settings) -> str:
+        answer = {True: self.YES, False: self.NO}
+        return "\n".join([
+            self.SETTINGS_TITLE,
+            self.SETTINGS_QUALITY.format(quality=self.QUALITY_NAMES[settings.quality]),
+            self.SETTINGS_STRENGTH.format(strength=f"{settings.strength:g}"),
+            self.SETTINGS_PRESET_STRENGTH.format(percent=settings.preset_strength),
+            self.SETTINGS_OWN_STYLE.format(mode=self.OWN_STYLE_MODE_NAMES[settings.own_style]),
+            self.SETTINGS_KEEP_COLORS.format(answer=answer[settings.keep_colors]),
+            self.SETTINGS_SEND_FILE.format(answer=answer[settings.send_file]),
+        ])
 
 
-def styles_list(styles: list[dict]) -> str:
-    lines = []
-    for group, header in (("main", STYLES_HEADER), ("more", MORE_STYLES_HEADER)):
-        shown = [s for s in styles if s.get("available") and s.get("group", "main") == group]
-        if shown:
-            lines += [("\n" if lines else "") + header]
-            lines += [f"• <b>{escape(s['label'])}</b>: {escape(s.get('description') or '')}" for s in shown]
-    if not lines:
-        return NO_STYLES
-    return "\n".join(lines) + "\n\nSend a photo to use them."
+def for_language(lang: str | None) -> Texts:
+    return _BY_LANGUAGE.get(lang or "en", _BY_LANGUAGE["en"])
 
 
-def settings_summary(settings) -> str:
-    return ("<b>Settings</b>\n"
-            f"Quality: {settings.quality} (bigger is slower)\n"
-            f"Style strength (own style images): {settings.strength:g}x\n"
-            f"Preset strength (how much painting over your photo): {settings.preset_strength}%\n"
-            f"Own style images: {OWN_STYLE_MODE_NAMES[settings.own_style]}\n"
-            f"Keep my photo's colours: {'yes' if settings.keep_colors else 'no'}\n"
-            f"Also send the full-resolution file: {'yes' if settings.send_file else 'no'}")
+def pick_language(chosen: str | None, telegram_code: str | None) -> str:
+    """The person's choice (/language), else their Telegram app's language when we speak it, else English."""
+    if chosen in LANGUAGES:
+        return chosen
+    code = (telegram_code or "").lower().split("-")[0]
+    return code if code in LANGUAGES else "en"
+
+
+def names(module) -> dict[str, object]:
+    """Every text of a language module: its upper-case str and dict names (LANGUAGES is not a text)."""
+    return {k: v for k, v in vars(module).items()
+            if k.isupper() and not k.startswith("_") and isinstance(v, (str, dict)) and k != "LANGUAGES"}
+
+
+def format_fields(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+
+
+_BY_LANGUAGE = {lang: Texts(lang) for lang in LANGUAGES}
+EN = _BY_LANGUAGE["en"]
+# English module-level helpers, for callers (and tests) that speak English
+start, bad_image, nst_progress = EN.start, EN.bad_image, EN.nst_progress
+styles_list, settings_summary = EN.styles_list, EN.settings_summary

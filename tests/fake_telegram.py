@@ -280,16 +280,23 @@ class FakeTelegram:
 class Updates:
     """Real-shaped Update JSON for one private chat."""
 
-    def __init__(self, chat_id: int, first_name: str = "Ada"):
+    def __init__(self, chat_id: int, first_name: str = "Ada", language_code: str | None = "en"):
         self.chat_id, self.first_name = chat_id, first_name
         self._ids = itertools.count(chat_id * 1000)
+        self.language_code = language_code   # what the person's Telegram app is set to
+
+    def _user(self) -> dict:
+        user = {"id": self.chat_id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
 
     def _base(self) -> dict:
         uid = next(self._ids)
         return {"update_id": uid, "message": {
             "message_id": uid, "date": int(time.time()),
             "chat": {"id": self.chat_id, "type": "private", "first_name": self.first_name},
-            "from": {"id": self.chat_id, "is_bot": False, "first_name": self.first_name}}}
+            "from": self._user()}}
 
     def text(self, text: str) -> dict:
         u = self._base()
@@ -324,6 +331,6 @@ class Updates:
         uid = next(self._ids)
         return {"update_id": uid, "callback_query": {
             "id": str(uid), "chat_instance": "ci", "data": data,
-            "from": {"id": self.chat_id, "is_bot": False, "first_name": self.first_name},
+            "from": self._user(),
             "message": {"message_id": message_id, "date": int(time.time()),
                         "chat": {"id": self.chat_id, "type": "private"}, "text": "Pick a style:"}}}

@@ -60,11 +60,11 @@ class Chat:
     """One person talking to the bot through the webhook."""
     counter = 0
 
-    def __init__(self, bot, fake, data_dir, first_name="Ada", prefix="/telegram"):
+    def __init__(self, bot, fake, data_dir, first_name="Ada", prefix="/telegram", language_code="en"):
         Chat.counter += 1
         self.id = 7000 + Chat.counter
         self.bot, self.fake, self.data_dir, self.prefix = bot, fake, data_dir, prefix
-        self.updates = Updates(self.id, first_name)
+        self.updates = Updates(self.id, first_name, language_code)
 
     def post(self, update: dict, secret: str | None = SECRET) -> httpx.Response:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
@@ -334,12 +334,13 @@ def test_own_style_sends_a_quick_version_first_then_the_full_painting(chat, stat
     wait_statuses(state_db, chat.id, ["done"])
 
 
-def set_own_style(chat, mode: str, summary: str) -> None:
+def set_own_style(chat, mode: str, summary: str, tx=texts) -> None:
     chat.say("/settings")
-    chat.wait_text("Own style images:")
+    chat.wait_text(tx.SETTINGS_OWN_STYLE.split("{")[0])
     chat.tap(f"set:own_style:{mode}")
-    chat.fake.wait_for(lambda: any(f"Own style images: {summary}" in c.params["text"]
-                                   for c in chat.fake.sent("editMessageText", chat.id)), 30, "the settings edit")
+    line = tx.SETTINGS_OWN_STYLE.format(mode=summary)
+    chat.fake.wait_for(lambda: any(line in c.params["text"] for c in chat.fake.sent("editMessageText", chat.id)),
+                       30, "the settings edit")
 
 
 def test_settings_choose_the_quick_version_only_or_the_full_painting_only(chat, state_db):
@@ -373,6 +374,34 @@ def test_without_the_quick_model_own_style_works_as_before(chat, state_db):
         wait_statuses(state_db, chat.id, ["done"])
     finally:
         deploy_styles_app()
+
+
+def test_a_russian_speaker_is_answered_in_russian_and_can_switch_with_language(bot, fake, data_dir, state_db):
+    from bot import texts_ru
+
+    chat = Chat(bot, fake, data_dir, "Анна", language_code="ru")
+    chat.say("/start")
+    chat.wait_text("Привет, Анна!")
+    set_own_style(chat, "quick", texts_ru.OWN_STYLE_MODE_NAMES["quick"], texts_ru)   # the summary is Russian
+    chat.send_photo()
+    chat.wait_text(texts_ru.CHOOSE_STYLE)
+    labels = [b["text"] for b in chat.keyboard()]
+    assert texts_ru.OWN_STYLE in labels and texts_ru.ALL_STYLES in labels and texts.OWN_STYLE not in labels
+    chat.tap(chat.button(texts_ru.OWN_STYLE))
+    chat.wait_text(texts_ru.ASK_STYLE_IMAGE)
+    chat.send_photo("starry_night.jpg")
+    painted = chat.fake.wait_for(lambda: chat.photos(), 60, "the quick painting")[0]
+    assert painted.params["caption"] == texts_ru.CAPTION_FAST       # a job speaks its person's language
+    wait_statuses(state_db, chat.id, ["done"])
+    chat.say("/language")
+    chat.wait_text(texts_ru.CHOOSE_LANGUAGE)
+    chat.tap("lang:en")
+    chat.wait_text(texts.LANGUAGE_SET)
+    chat.send_photo()          # Telegram still says "ru"; the choice wins
+    chat.fake.wait_for(lambda: texts.CHOOSE_STYLE in chat.texts(), 30, "the English keyboard")
+    assert texts.OWN_STYLE in [b["text"] for b in chat.keyboard()]
+    chat.say("/nonsense")
+    chat.wait_text(texts.UNKNOWN_COMMAND)
 
 
 def test_style_caption_then_nst_command(chat):
@@ -411,6 +440,58 @@ def test_nst_progress_shows_the_picture_so_far_three_times_at_most(chat, fake, s
         assert nst_free(60) and chat.photos() == []
     finally:
         deploy_bot(fake, state_db)
+
+
+def test_busy_painters_put_jobs_in_line_shown_in_one_message_started_in_arrival_order(bot, fake, data_dir,
+                                                                                       state_db):
+    assert nst_free()
+    # minutes of work per job; the test app's optimiser runs one job and queues one more, then answers 503
+    deploy_bot(fake, state_db, STYLEBOT_NST_MAX_SIZE="192", STYLEBOT_NST_MAX_STEPS="1000", STYLEBOT_QUEUE_POLL_S="2")
+    a, b, c, d = (Chat(bot, fake, data_dir, name) for name in ("Ann", "Bob", "Cid", "Dee"))
+
+    def line_messages(chat):
+        return sorted((m for m in [*chat.fake.sent("sendMessage", chat.id), *chat.fake.sent("editMessageText", chat.id)]
+                       if "in line" in (m.params.get("text") or "")), key=lambda m: m.at)
+
+    def message_id(call) -> str:      # the message a call sent, or the one it edited
+        return str(call.params.get("message_id") or call.result["message_id"])
+
+    try:
+        for chat in (a, b):                      # a runs, b waits in Serve's own queue
+            start_nst(chat)
+            time.sleep(2)
+        start_own_style(c)
+        first = c.fake.wait_for(lambda: line_messages(c), 60, "c's place in line")[0]
+        assert "1st in line, about" in first.params["text"]
+        start_own_style(d)
+        d_line = d.fake.wait_for(lambda: line_messages(d), 60, "d's place in line")
+        assert "2nd in line" in d_line[0].params["text"]
+        assert c.quick_photos() and d.quick_photos()      # the quick versions did not wait
+        a.say("/cancel")                         # b starts, c gets into Serve's queue, d moves up
+        d.fake.wait_for(lambda: any("1st in line" in m.params["text"] for m in line_messages(d)), 60,
+                        "d moving up in the same message")
+        edits = [m for m in d.fake.sent("editMessageText", d.id) if "in line" in m.params["text"]]
+        assert {message_id(m) for m in edits} == {message_id(d_line[0])}
+        d.say("/cancel")                         # leaves the line
+        d.wait_text(texts.CANCELLED)
+        wait_statuses(state_db, d.id, ["cancelled"])
+        b.say("/cancel")                         # c, first in arrival order, runs now: progress in its message
+        c.fake.wait_for(lambda: any("%" in (m.params.get("text") or "") and message_id(m) == message_id(first)
+                                    for m in c.fake.sent("editMessageText", c.id)), 120, "c's progress in its message")
+        c.say("/cancel")
+        assert nst_free(60)
+        assert [x.photos() for x in (a, b, c, d)] == [[], [], [], []]
+    finally:
+        deploy_bot(fake, state_db)
+
+
+def start_own_style(chat) -> None:
+    """Photo, My own style image, the style: without waiting for the optimiser to start."""
+    chat.send_photo()
+    chat.fake.wait_for(lambda: texts.CHOOSE_STYLE in chat.texts(), 60, "the keyboard")
+    chat.tap(chat.button(texts.OWN_STYLE))
+    chat.wait_text("Now send the painting")
+    chat.send_photo("starry_night.jpg")
 
 
 def test_cancel_mid_nst_delivers_nothing_and_frees_the_optimizer(chat, fake, state_db):

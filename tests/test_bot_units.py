@@ -10,6 +10,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
+from bot import texts
 from bot.config import BotSettings, ConfigError
 from bot.keyboards import StyleChoice, apply_setting, style_keyboard
 from bot.redact import SecretFilter
@@ -60,11 +61,11 @@ STYLES = [{"name": "monet", "label": "Monet", "available": True},
 
 
 def test_style_keyboard_offers_available_presets_all_styles_and_own_style():
-    buttons = [b for row in style_keyboard(STYLES, "abc123").inline_keyboard for b in row]
+    buttons = [b for row in style_keyboard(STYLES, "abc123", texts.EN).inline_keyboard for b in row]
     assert [b.text for b in buttons] == ["Monet", "Vintage photo", "All styles", "My own style image"]
     assert all(len(b.callback_data.encode()) <= 64 for b in buttons)
     assert StyleChoice.unpack(buttons[0].callback_data) == StyleChoice(name="monet", content="abc123")
-    one = [b.text for row in style_keyboard(STYLES[:1], "t").inline_keyboard for b in row]
+    one = [b.text for row in style_keyboard(STYLES[:1], "t", texts.EN).inline_keyboard for b in row]
     assert one == ["Monet", "My own style image"]                    # "All styles" of one style is pointless
 
 
@@ -190,3 +191,28 @@ def test_telegram_files_are_downloaded_once_and_the_cache_stays_bounded(fake):
     assert got == [bytes([0]) * 400] * 2 + [bytes([1]) * 400, bytes([0]) * 400, bytes([2]) * 400, bytes([1]) * 400]
     assert downloads == 4                          # a, b, c, then b again after it was evicted
     assert [c.params["file_id"] for c in fake.sent("getFile")].count(a) == 1
+
+
+def test_the_waiting_line_keeps_arrival_order_and_estimates_from_recent_jobs():
+    from bot.waiting_line import WaitingLine
+
+    async def scenario():
+        line = WaitingLine()
+        await line.join(2, arrival=20.0)
+        await line.join(1, arrival=10.0)           # arrived earlier: first, whoever joined first
+        await line.join(3, arrival=30.0)
+        assert [line.position(j) for j in (1, 2, 3)] == [1, 2, 3]
+        await line.leave(1)                        # the first tries again; the others move up
+        assert line.position(2) == 1 and 1 not in line
+        await line.join(1, arrival=10.0)           # turned away again: it keeps its place
+        assert line.position(1) == 1 and line.position(3) == 3
+        assert line.estimate(2, default=30) == 60  # nothing measured yet: the service's suggested wait
+        for seconds in (8.0, 12.0, 10.0):
+            line.record(seconds)
+        assert line.estimate(3, default=30) == 30  # three typical (10 s) jobs
+        waiter = asyncio.create_task(line.wait_for_change(5))
+        await asyncio.sleep(0)
+        await line.leave(3)
+        await asyncio.wait_for(waiter, 1)          # woken by the change, long before its timeout
+
+    asyncio.run(scenario())

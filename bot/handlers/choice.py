@@ -4,7 +4,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from bot import texts
+from bot.texts import Texts
 from bot.handlers.launch import launch
 from bot.jobs import JobRunner
 from bot.keyboards import ALL, ALL_MORE, MAIN, MORE, OWN, RetryNST, StyleChoice, content_tag, in_group, style_keyboard
@@ -14,19 +14,19 @@ from bot.styles_client import StylesClient
 router = Router(name="choice")
 
 
-async def current_chat(query: CallbackQuery, tag: str, store: StateStore) -> ChatState | None:
+async def current_chat(query: CallbackQuery, tag: str, store: StateStore, tx: Texts) -> ChatState | None:
     """The tapping chat's state, or None (the tap answered) when the button belongs to an older photo."""
     chat = store.chat(query.message.chat.id if query.message else query.from_user.id)
     if chat.content_file_id is None or content_tag(chat.content_file_id) != tag:
-        await query.answer(texts.OLD_BUTTON, show_alert=True)
+        await query.answer(tx.OLD_BUTTON, show_alert=True)
         return None
     return chat
 
 
 @router.callback_query(StyleChoice.filter())
 async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateStore, runner: JobRunner,
-                 styles: StylesClient) -> None:
-    chat = await current_chat(query, callback_data.content, store)
+                 styles: StylesClient, tx: Texts) -> None:
+    chat = await current_chat(query, callback_data.content, store, tx)
     if chat is None:
         return
     chat_id = chat.chat_id
@@ -34,35 +34,35 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
         chat.awaiting = "style"
         store.save_chat(chat)
         await query.answer()
-        await query.bot.send_message(chat_id, texts.ASK_STYLE_IMAGE)
+        await query.bot.send_message(chat_id, tx.ASK_STYLE_IMAGE)
         return
     if callback_data.name in (MORE, MAIN):  # turn the page: the same message, the other keyboard
         page = "more" if callback_data.name == MORE else "main"
         await query.answer()
         await query.message.edit_reply_markup(
-            reply_markup=style_keyboard(await styles.catalogue(), callback_data.content, page))
+            reply_markup=style_keyboard(await styles.catalogue(), callback_data.content, tx, page))
         return
     if callback_data.name in (ALL, ALL_MORE):
         group = "more" if callback_data.name == ALL_MORE else "main"
-        refusal = await launch(chat, "all", store, runner, styles, group=group)
+        refusal = await launch(chat, "all", store, runner, styles, tx, group=group)
         count = len(in_group(await styles.catalogue(), group))
-        await query.answer(refusal or texts.WORKING_ALL.format(count=count), show_alert=bool(refusal))
+        await query.answer(refusal or tx.WORKING_ALL.format(count=count), show_alert=bool(refusal))
         return
     labels = {s["name"]: s["label"] for s in await styles.available()}
     if callback_data.name not in labels:
-        await query.answer(texts.STYLE_GONE, show_alert=True)
+        await query.answer(tx.STYLE_GONE, show_alert=True)
         return
-    refusal = await launch(chat, "preset", store, runner, styles, preset=callback_data.name)
-    await query.answer(refusal or texts.WORKING_PRESET.format(label=labels[callback_data.name]),
+    refusal = await launch(chat, "preset", store, runner, styles, tx, preset=callback_data.name)
+    await query.answer(refusal or tx.WORKING_PRESET.format(label=labels[callback_data.name]),
                        show_alert=bool(refusal))
 
 
 @router.callback_query(RetryNST.filter())
 async def retry_nst(query: CallbackQuery, callback_data: RetryNST, store: StateStore, runner: JobRunner,
-                    styles: StylesClient) -> None:
+                    styles: StylesClient, tx: Texts) -> None:
     """Run the chat's own-style job again from another start, after one whose style did not take."""
-    chat = await current_chat(query, callback_data.content, store)
+    chat = await current_chat(query, callback_data.content, store, tx)
     if chat is None:
         return
-    refusal = await launch(chat, "nst", store, runner, styles, seed=callback_data.seed)
-    await query.answer(refusal or texts.NST_RETRYING, show_alert=bool(refusal))
+    refusal = await launch(chat, "nst", store, runner, styles, tx, seed=callback_data.seed)
+    await query.answer(refusal or tx.NST_RETRYING, show_alert=bool(refusal))

@@ -1,4 +1,4 @@
-"""/start, /help, /styles, /settings, /cancel and the seed bots' /nst and /gan."""
+"""/start, /help, /styles, /settings, /language, /cancel and the seed bots' /nst and /gan."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +7,10 @@ from aiogram import Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import BufferedInputFile, Message
 
-from bot import texts
+from bot.texts import Texts
 from bot.handlers.launch import launch
 from bot.jobs import JobRunner
-from bot.keyboards import settings_keyboard
+from bot.keyboards import language_keyboard, settings_keyboard
 from bot.state import StateStore
 from bot.styles_client import StylesClient, StylesError
 
@@ -20,20 +20,20 @@ router = Router(name="commands")
 
 
 @router.message(CommandStart())
-async def start(message: Message, store: StateStore) -> None:
+async def start(message: Message, store: StateStore, tx: Texts) -> None:
     chat = store.chat(message.chat.id)
     chat.awaiting = None
     store.save_chat(chat)
-    await message.answer(texts.start(message.from_user.first_name if message.from_user else None))
+    await message.answer(tx.start(message.from_user.first_name if message.from_user else None))
 
 
 @router.message(Command("help"))
-async def help_(message: Message) -> None:
-    await message.answer(texts.HELP)
+async def help_(message: Message, tx: Texts) -> None:
+    await message.answer(tx.HELP)
 
 
 @router.message(Command("styles"))
-async def styles_(message: Message, styles: StylesClient) -> None:
+async def styles_(message: Message, styles: StylesClient, tx: Texts) -> None:
     catalogue = await styles.catalogue()
     if any(s.get("available") for s in catalogue):
         try:
@@ -41,36 +41,41 @@ async def styles_(message: Message, styles: StylesClient) -> None:
         except StylesError as e:  # busy: the list alone still answers the question
             logger.info("no styles sheet for /styles: %s", e.code)
         else:
-            await message.answer_photo(BufferedInputFile(sheet, "styles.jpg"), caption=texts.STYLES_SHEET)
-    await message.answer(texts.styles_list(catalogue))
+            await message.answer_photo(BufferedInputFile(sheet, "styles.jpg"), caption=tx.STYLES_SHEET)
+    await message.answer(tx.styles_list(catalogue))
 
 
 @router.message(Command("settings"))
-async def settings_(message: Message, store: StateStore) -> None:
+async def settings_(message: Message, store: StateStore, tx: Texts) -> None:
     chat = store.chat(message.chat.id)
-    await message.answer(texts.settings_summary(chat.settings), reply_markup=settings_keyboard(chat.settings))
+    await message.answer(tx.settings_summary(chat.settings), reply_markup=settings_keyboard(chat.settings, tx))
+
+
+@router.message(Command("language"))
+async def language(message: Message, tx: Texts) -> None:
+    await message.answer(tx.CHOOSE_LANGUAGE, reply_markup=language_keyboard())
 
 
 @router.message(Command("cancel"))
-async def cancel(message: Message, store: StateStore, runner: JobRunner) -> None:
+async def cancel(message: Message, store: StateStore, runner: JobRunner, tx: Texts) -> None:
     chat = store.chat(message.chat.id)
     was_waiting = chat.awaiting is not None
     if was_waiting:
         chat.awaiting = None
         store.save_chat(chat)
-    job = await runner.cancel(message.chat.id)
-    await message.answer(texts.CANCELLED if job or was_waiting else texts.NOTHING_TO_CANCEL)
+    job = await runner.cancel(message.chat.id, tx)
+    await message.answer(tx.CANCELLED if job or was_waiting else tx.NOTHING_TO_CANCEL)
 
 
 @router.message(Command("nst"))
-async def nst(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient) -> None:
-    refusal = await launch(store.chat(message.chat.id), "nst", store, runner, styles)
+async def nst(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient, tx: Texts) -> None:
+    refusal = await launch(store.chat(message.chat.id), "nst", store, runner, styles, tx)
     if refusal:
         await message.answer(refusal)
 
 
 @router.message(Command("gan"))
-async def gan(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient) -> None:
-    refusal = await launch(store.chat(message.chat.id), "all", store, runner, styles)
+async def gan(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient, tx: Texts) -> None:
+    refusal = await launch(store.chat(message.chat.id), "all", store, runner, styles, tx)
     if refusal:
         await message.answer(refusal)

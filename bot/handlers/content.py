@@ -5,7 +5,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot import texts
+from bot.texts import Texts
 from bot.files import TelegramFiles
 from bot.handlers.launch import launch
 from bot.intake import Refusal, checked_image
@@ -18,41 +18,41 @@ router = Router(name="content")
 IMAGE = F.photo | F.document
 
 
-async def receive(message: Message, files: TelegramFiles) -> str | None:
+async def receive(message: Message, files: TelegramFiles, tx: Texts) -> str | None:
     """The checked image's file_id, or None after telling the person why it cannot be used."""
     try:
-        return await checked_image(files, message)
+        return await checked_image(files, message, tx)
     except Refusal as r:
         await message.answer(str(r))
         return None
 
 
 @router.message(Command("style"), IMAGE)
-async def style_by_caption(message: Message, files: TelegramFiles, store: StateStore) -> None:
-    file_id = await receive(message, files)
+async def style_by_caption(message: Message, files: TelegramFiles, store: StateStore, tx: Texts) -> None:
+    file_id = await receive(message, files, tx)
     if file_id is None:
         return
     chat = store.chat(message.chat.id)
     chat.style_file_id, chat.awaiting = file_id, None
     store.save_chat(chat)
-    await message.answer(texts.STYLE_SAVED if chat.content_file_id else texts.STYLE_SAVED_NO_CONTENT)
+    await message.answer(tx.STYLE_SAVED if chat.content_file_id else tx.STYLE_SAVED_NO_CONTENT)
 
 
 @router.message(IMAGE)
 async def image(message: Message, files: TelegramFiles, store: StateStore, runner: JobRunner,
-                styles: StylesClient) -> None:
-    file_id = await receive(message, files)
+                styles: StylesClient, tx: Texts) -> None:
+    file_id = await receive(message, files, tx)
     if file_id is None:
         return
     chat = store.chat(message.chat.id)
     if chat.awaiting == "style":
         chat.style_file_id, chat.awaiting = file_id, None
         store.save_chat(chat)
-        refusal = await launch(chat, "nst", store, runner, styles)
+        refusal = await launch(chat, "nst", store, runner, styles, tx)
         if refusal:
             await message.answer(refusal)
         return
     chat.content_file_id = file_id
     store.save_chat(chat)
-    await message.answer(texts.CHOOSE_STYLE,
-                         reply_markup=style_keyboard(await styles.catalogue(), content_tag(file_id)))
+    await message.answer(tx.CHOOSE_STYLE,
+                         reply_markup=style_keyboard(await styles.catalogue(), content_tag(file_id), tx))

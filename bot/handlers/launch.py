@@ -1,28 +1,29 @@
 """Starting a job for a chat from its saved photo, style image and settings."""
 from __future__ import annotations
 
-from bot import texts
+from bot.texts import Texts
 from bot.jobs import JobRunner
 from bot.keyboards import in_group
 from bot.state import ChatState, StateStore
 from bot.styles_client import StylesClient
 
 
-async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunner, styles: StylesClient,
+async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunner, styles: StylesClient, tx: Texts,
                  preset: str | None = None, seed: int | None = None, group: str = "main") -> str | None:
-    """Queue and start a job; returns a refusal to show the person, or None when it started."""
+    """Queue and start a job; returns a refusal to show the person, or None when it started. The job keeps the
+    person's language for what it says later."""
     if chat.content_file_id is None:
-        return texts.ASK_PHOTO
+        return tx.ASK_PHOTO
     s = chat.settings
-    options: dict = {**s.preset_options(), "send_file": s.send_file}
+    options: dict = {**s.preset_options(), "send_file": s.send_file, "lang": tx.lang}
     if kind == "all":
         options["group"] = group
         options["presets"] = [p["name"] for p in in_group(await styles.catalogue(), group)]
         if not options["presets"]:
-            return texts.NO_STYLES
+            return tx.NO_STYLES
     if kind == "nst":
         if chat.style_file_id is None:
-            return texts.NO_STYLE_IMAGE
+            return tx.NO_STYLE_IMAGE
         options["nst"] = {k: min(v, runner.nst_caps[k]) if k in runner.nst_caps else v
                           for k, v in s.nst_options().items()}
         if seed is not None:
@@ -33,6 +34,6 @@ async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunne
     job = store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
                            style_file_id=chat.style_file_id if kind == "nst" else None, options=options)
     if job is None:
-        return texts.ONE_JOB
+        return tx.ONE_JOB
     runner.start(job)
     return None

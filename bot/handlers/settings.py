@@ -1,4 +1,4 @@
-"""Taps on the /settings keyboard."""
+"""Taps on the /settings and /language keyboards."""
 from __future__ import annotations
 
 from aiogram import Router
@@ -6,24 +6,38 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery
 
 from bot import texts
-from bot.keyboards import SettingChoice, apply_setting, settings_keyboard
+from bot.keyboards import LanguageChoice, SettingChoice, apply_setting, settings_keyboard
 from bot.state import StateStore
+from bot.texts import Texts
 
 router = Router(name="settings")
 
 
 @router.callback_query(SettingChoice.filter())
-async def change(query: CallbackQuery, callback_data: SettingChoice, store: StateStore) -> None:
+async def change(query: CallbackQuery, callback_data: SettingChoice, store: StateStore, tx: Texts) -> None:
     chat_id = query.message.chat.id if query.message else query.from_user.id
     chat = store.chat(chat_id)
     if not apply_setting(chat.settings, callback_data.key, callback_data.value):
-        await query.answer("That option no longer exists: send /settings again.", show_alert=True)
+        await query.answer(tx.OPTION_GONE, show_alert=True)
         return
     store.save_chat(chat)
-    await query.answer("Saved")
+    await query.answer(tx.SAVED)
     if query.message:
         try:
-            await query.message.edit_text(texts.settings_summary(chat.settings),
-                                          reply_markup=settings_keyboard(chat.settings))
+            await query.message.edit_text(tx.settings_summary(chat.settings),
+                                          reply_markup=settings_keyboard(chat.settings, tx))
         except TelegramBadRequest:  # "message is not modified" and similar: the setting is saved anyway
             pass
+
+
+@router.callback_query(LanguageChoice.filter())
+async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, store: StateStore, tx: Texts) -> None:
+    if callback_data.lang not in texts.LANGUAGES:
+        await query.answer(tx.OPTION_GONE, show_alert=True)
+        return
+    chat = store.chat(query.message.chat.id if query.message else query.from_user.id)
+    chat.settings.language = callback_data.lang
+    store.save_chat(chat)
+    chosen = texts.for_language(callback_data.lang)
+    await query.answer(chosen.SAVED)
+    await query.bot.send_message(chat.chat_id, chosen.LANGUAGE_SET)

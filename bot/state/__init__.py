@@ -8,7 +8,8 @@ from bot.state.sqlite import SqliteStore
 from bot.state.store import StateStore
 from bot.state.urls import is_redis, sqlite_path
 
-__all__ = ["ACTIVE", "OWN_STYLE_MODES", "PRESET_STRENGTHS", "QUALITIES", "STRENGTHS", "ChatState", "Job", "Settings", "SqliteStore", "StateStore", "open_store"]
+__all__ = ["ACTIVE", "OWN_STYLE_MODES", "PRESET_STRENGTHS", "QUALITIES", "STRENGTHS", "ChatState", "Job", "Settings",
+           "SqliteStore", "StateStore", "open_store"]
 
 
 def open_store(state_url: str) -> StateStore:

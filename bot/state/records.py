@@ -30,6 +30,7 @@ class Settings:
     send_file: bool = False
     preset_strength: int = 100
     own_style: str = "both"
+    language: str = ""                   # "en" or "ru" once chosen with /language; "" follows Telegram's
 
     @classmethod
     def from_json(cls, raw: str | None) -> "Settings":

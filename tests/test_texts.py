@@ -1,0 +1,69 @@
+"""Every text the bot says exists in English and Russian, with the same format fields (bot/texts.py, texts_ru.py)."""
+import re
+
+import pytest
+
+from bot import texts, texts_ru
+from bot.jobs import BAD_IMAGE_CODES
+from bot.state import Settings
+
+EN, RU = texts.names(texts), texts.names(texts_ru)
+SERVICE_REASONS = "BAD_IMAGE_REASONS"  # English shows the styles service's own English words
+
+
+def test_every_text_exists_in_both_languages():
+    assert set(EN) == set(RU)
+    assert len(EN) > 60
+
+
+@pytest.mark.parametrize("name", sorted(EN))
+def test_format_fields_and_keys_match(name):
+    en, ru = EN[name], RU[name]
+    assert type(en) is type(ru)
+    if isinstance(en, dict):
+        if name == SERVICE_REASONS:
+            assert en == {} and set(ru) == BAD_IMAGE_CODES
+            return
+        assert set(en) == set(ru)
+        pairs = [(en[k], ru[k]) for k in en]
+    else:
+        pairs = [(en, ru)]
+    for e, r in pairs:
+        assert texts.format_fields(e) == texts.format_fields(r), (e, r)
+        assert re.findall(r"</?\w+>", e) == re.findall(r"</?\w+>", r)    # the same HTML markup
+        assert re.findall(r"/\w+", e) == re.findall(r"/\w+", r) or name == "HELP"  # the same commands
+
+
+def test_russian_texts_are_russian():
+    bilingual = {"CHOOSE_LANGUAGE"}
+    for name, value in RU.items():
+        for text in (value.values() if isinstance(value, dict) else [value]):
+            if re.search(r"[A-Za-z]{3,}", re.sub(r"</?\w+>|/\w+|\{\w*\}|JPEG|PNG|WebP|BMP|GIF|Telegram|English", "", text)):
+                assert name in bilingual, f"{name}: {text!r}"
+            assert re.search(r"[а-яА-Я]", text), f"{name}: {text!r}"
+
+
+def test_help_lists_the_same_commands_in_both():
+    assert sorted(re.findall(r"/\w+", texts.HELP)) == sorted(re.findall(r"/\w+", texts_ru.HELP))
+    assert "/language" in texts.HELP
+
+
+@pytest.mark.parametrize("chosen, telegram, expected", [
+    ("", "ru", "ru"), ("", "ru-RU", "ru"), (None, "de", "en"), ("", None, "en"), ("en", "ru", "en"),
+    ("ru", "en", "ru"), ("xx", "ru", "ru"),
+])
+def test_the_language_is_the_choice_else_telegrams_else_english(chosen, telegram, expected):
+    assert texts.pick_language(chosen, telegram) == expected
+
+
+def test_texts_with_values_render_in_each_language():
+    ru, en = texts.for_language("ru"), texts.for_language("en")
+    settings = Settings(quality="best", own_style="quick", keep_colors=True)
+    assert "лучше всего" in ru.settings_summary(settings) and "best" in en.settings_summary(settings)
+    assert ru.start("<Ann>").startswith("Привет, &lt;Ann&gt;!")
+    assert ru.nst_progress(30, 300).endswith("10% (шаг 30 из 300)")
+    assert ru.bad_image("The image is 8000x40 pixels...", "image_too_narrow") == \
+        texts_ru.BAD_IMAGE_REASONS["image_too_narrow"] + " Пришлите другое фото."
+    assert en.bad_image("The image is 8000x40 pixels...", "image_too_narrow").startswith("The image is 8000x40")
+    styles = [{"name": "monet", "label": "Monet", "description": "d", "available": True}]
+    assert ru.styles_list(styles).endswith(texts_ru.STYLES_FOOTER) and ru.styles_list([]) == texts_ru.NO_STYLES
