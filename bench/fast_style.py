@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from judge import Judge
 from models.loading import load_fast, load_nst
@@ -31,21 +30,13 @@ from models.arbitrary import load_arbitrary
 from models.nst import NSTOptions
 from models.tensors import to_pil
 from models.weights_store import WeightsStore
+import sheets
+from sheets import median_time
 from texture_judge import TextureJudge
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 SHEET = Path(__file__).resolve().parent / "fast_vs_nst_sheet.jpg"
 TILE = 192
-
-
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def load(path: Path, side: int) -> torch.Tensor:
@@ -129,19 +120,7 @@ def quality(args, store: WeightsStore) -> None:
 
 
 def contact_sheet(rows, path: Path) -> None:
-    heads = ["photo", "painting", "NST (Gatys)", "fast (one pass)"]
-    sheet = Image.new("RGB", (TILE * len(heads), 20 + (TILE + 20) * len(rows)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for i, head in enumerate(heads):
-        draw.text((i * TILE + 4, 4), head, fill="black")
-    for r, (note, images) in enumerate(rows):
-        top = 20 + r * (TILE + 20)
-        draw.text((4, top + 2), note, fill="black")
-        for i, img in enumerate(images):
-            tile = img.copy()
-            tile.thumbnail((TILE, TILE), Image.LANCZOS)
-            sheet.paste(tile, (i * TILE, top + 18))
-    sheet.save(path, quality=85)
+    sheets.contact_sheet(rows, path, ["photo", "painting", "NST (Gatys)", "fast (one pass)"], TILE, quality=85)
 
 
 def main() -> None:

