@@ -415,38 +415,13 @@ def test_style_caption_then_nst_command(chat):
     assert call.params["caption"] == texts.CAPTION_NST
 
 
-def test_nst_progress_shows_the_picture_so_far_three_times_at_most(chat, fake, state_db):
-    assert nst_free()
-    deploy_bot(fake, state_db, STYLEBOT_NST_MAX_SIZE="192", STYLEBOT_NST_MAX_STEPS="1000",
-               STYLEBOT_NST_PREVIEW_S="2")   # minutes of work, a preview every 2 s instead of every 10
-    try:
-        set_own_style(chat, "full", texts.OWN_STYLE_MODE_NAMES["full"])
-        start_nst(chat)
-        text_message = next(c for c in chat.fake.sent("sendMessage", chat.id) if c.params["text"] == texts.NST_STARTED)
-        chat.fake.wait_for(lambda: len(chat.previews()) >= 3, 90, "three previews")
-        time.sleep(5)                                   # more time, no more previews
-        previews = chat.previews()
-        assert [c.method for c in previews] == ["sendPhoto", "editMessageMedia", "editMessageMedia"]
-        assert all(b.at - a.at >= 1.9 for a, b in zip(previews, previews[1:]))
-        deleted = chat.fake.sent("deleteMessage", chat.id)
-        assert any(str(c.params["message_id"]) == str(text_message.result["message_id"]) for c in deleted)
-        pictures = [chat.fake.photo_bytes(previews[0])] + [chat.fake.media_bytes(c) for c in previews[1:]]
-        arrays = [np.asarray(Image.open(io.BytesIO(p)).convert("RGB"), np.float32) for p in pictures]
-        assert arrays[0].shape != arrays[-1].shape or np.abs(arrays[0] - arrays[-1]).mean() > 1  # it moved on
-        captions = chat.fake.sent("editMessageCaption", chat.id)
-        assert captions and all("%" in c.params["caption"] for c in captions)   # progress goes on in the caption
-        chat.say("/cancel")
-        chat.wait_text(texts.CANCELLED)
-        assert nst_free(60) and chat.photos() == []
-    finally:
-        deploy_bot(fake, state_db)
-
-
 def test_busy_painters_put_jobs_in_line_shown_in_one_message_started_in_arrival_order(bot, fake, data_dir,
                                                                                        state_db):
+    """And the running job's progress shows the picture so far (previews, #15.3)."""
     assert nst_free()
     # minutes of work per job; the test app's optimiser runs one job and queues one more, then answers 503
-    deploy_bot(fake, state_db, STYLEBOT_NST_MAX_SIZE="192", STYLEBOT_NST_MAX_STEPS="1000", STYLEBOT_QUEUE_POLL_S="2")
+    deploy_bot(fake, state_db, STYLEBOT_NST_MAX_SIZE="192", STYLEBOT_NST_MAX_STEPS="1000", STYLEBOT_QUEUE_POLL_S="2",
+               STYLEBOT_NST_PREVIEW_S="2")   # and a preview every 2 s instead of every 10
     a, b, c, d = (Chat(bot, fake, data_dir, name) for name in ("Ann", "Bob", "Cid", "Dee"))
 
     def line_messages(chat):
@@ -467,6 +442,7 @@ def test_busy_painters_put_jobs_in_line_shown_in_one_message_started_in_arrival_
         d_line = d.fake.wait_for(lambda: line_messages(d), 60, "d's place in line")
         assert "2nd in line" in d_line[0].params["text"]
         assert c.quick_photos() and d.quick_photos()      # the quick versions did not wait
+        assert_previews(a)
         a.say("/cancel")                         # b starts, c gets into Serve's queue, d moves up
         d.fake.wait_for(lambda: any("1st in line" in m.params["text"] for m in line_messages(d)), 60,
                         "d moving up in the same message")
@@ -476,13 +452,35 @@ def test_busy_painters_put_jobs_in_line_shown_in_one_message_started_in_arrival_
         d.wait_text(texts.CANCELLED)
         wait_statuses(state_db, d.id, ["cancelled"])
         b.say("/cancel")                         # c, first in arrival order, runs now: progress in its message
-        c.fake.wait_for(lambda: any("%" in (m.params.get("text") or "") and message_id(m) == message_id(first)
-                                    for m in c.fake.sent("editMessageText", c.id)), 120, "c's progress in its message")
+        def c_runs() -> bool:   # its line message shows the progress, or gave way to the picture so far
+            mine = [m for m in c.fake.sent(None, c.id) if m.method in ("editMessageText", "deleteMessage")
+                    and message_id(m) == message_id(first)]
+            return any("%" in (m.params.get("text") or "") for m in mine) or (
+                bool(c.previews()) and any(m.method == "deleteMessage" for m in mine))
+
+        c.fake.wait_for(c_runs, 120, "c's progress in its message")
         c.say("/cancel")
         assert nst_free(60)
         assert [x.photos() for x in (a, b, c, d)] == [[], [], [], []]
     finally:
         deploy_bot(fake, state_db)
+
+
+def assert_previews(chat) -> None:
+    """The running job's progress message showed the picture so far: three times at most, 2 s apart at least."""
+    text_message = next(c for c in chat.fake.sent("sendMessage", chat.id) if c.params["text"] == texts.NST_STARTED)
+    chat.fake.wait_for(lambda: len(chat.previews()) >= 3, 90, "three previews")
+    time.sleep(4)                                   # more time, no more previews
+    previews = chat.previews()
+    assert [c.method for c in previews] == ["sendPhoto", "editMessageMedia", "editMessageMedia"]
+    assert all(b.at - a.at >= 1.9 for a, b in zip(previews, previews[1:]))
+    deleted = chat.fake.sent("deleteMessage", chat.id)   # the text message gave way to the photo
+    assert any(str(c.params["message_id"]) == str(text_message.result["message_id"]) for c in deleted)
+    pictures = [chat.fake.photo_bytes(previews[0])] + [chat.fake.media_bytes(c) for c in previews[1:]]
+    arrays = [np.asarray(Image.open(io.BytesIO(p)).convert("RGB"), np.float32) for p in pictures]
+    assert arrays[0].shape != arrays[-1].shape or np.abs(arrays[0] - arrays[-1]).mean() > 1  # it moved on
+    captions = chat.fake.sent("editMessageCaption", chat.id)
+    assert captions and all("%" in c.params["caption"] for c in captions)   # progress goes on in the caption
 
 
 def start_own_style(chat) -> None:
