@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity clean
+.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity bench-fast clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,10 @@ bench-nst-robustness: weights
 
 bench-nst-gpu: weights
 	$(PY) bench/nst_gpu.py
+
+bench-fast: weights
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/fast_style.py
 
 bench-capacity: weights
 	$(PY) bench/capacity.py
