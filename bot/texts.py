@@ -201,6 +201,3 @@ def format_fields(text: str) -> set[str]:
 
 _BY_LANGUAGE = {lang: Texts(lang) for lang in LANGUAGES}
 EN = _BY_LANGUAGE["en"]
-# English module-level helpers, for callers (and tests) that speak English
-start, bad_image, nst_progress = EN.start, EN.bad_image, EN.nst_progress
-styles_list, settings_summary = EN.styles_list, EN.settings_summary

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from ray import serve
 
-from models.colour import with_colours_of
+from models.cyclegan.finishing import finish
 from models.device import prepare_torch
 from models.images import encode_image
 from models.loading import load_fast
@@ -45,7 +45,8 @@ class FastStyle:
         photos = [from_array(a) for a in contents]
         vectors = [self.model.style_vector(from_array(s)) for s in styles]
         painted = self.model.paint_many(photos, vectors, strengths)
-        return [encode_image(to_pil(with_colours_of(y, x) if k else y), fmt)
+        # strength is already in the style vectors; keep-colours the same way as for presets
+        return [encode_image(to_pil(finish(x, y, 1.0, k)), fmt)
                 for x, y, fmt, k in zip(photos, painted, fmts, keep_colors)]
 
     def stats(self) -> dict:

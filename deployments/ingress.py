@@ -12,7 +12,7 @@ import io
 import json
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import Query
 from ray import serve
@@ -106,19 +106,23 @@ def preset_finishing(strength, keep_colors) -> tuple[float, bool]:
     return strength, keep_colors
 
 
+def coerce_option(key: str, value):
+    """A form or JSON field's value as its option's type (a form sends "true", "0.5", "256")."""
+    kind = NST_OPTION_TYPES[key]
+    try:
+        if kind is bool:
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        return kind(value)
+    except (TypeError, ValueError):
+        raise BadInput("bad_option", f"Option {key!r} must be a {kind.__name__}.", 422) from None
+
+
 def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
     opts: dict = {}
     for key, value in raw.items():
         if key not in NST_OPTION_TYPES:
             raise BadInput("bad_option", f"Unknown option {key!r}; known: {', '.join(NST_OPTION_TYPES)}.", 422)
-        kind = NST_OPTION_TYPES[key]
-        try:
-            if kind is bool:
-                opts[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-            else:
-                opts[key] = kind(value)
-        except (TypeError, ValueError):
-            raise BadInput("bad_option", f"Option {key!r} must be a {kind.__name__}.", 422) from None
+        opts[key] = coerce_option(key, value)
     try:
         NSTOptions(**opts).validate()
     except ValueError as e:
@@ -142,14 +146,8 @@ def parse_fast_options(raw: dict) -> dict:
                                          f"pass. Options here: {', '.join(FAST_OPTIONS)}.", 422)
         if key not in FAST_OPTIONS:
             raise BadInput("bad_option", f"Unknown option {key!r}; known: {', '.join(FAST_OPTIONS)}.", 422)
-        if key == "keep_colors":
-            value = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-        elif key == "size":
-            try:
-                value = int(value)
-            except (TypeError, ValueError):
-                raise BadInput("bad_option", "Option 'size' must be an int.", 422) from None
-        opts[key] = value
+        # strength is checked, with its own message, with the presets' (preset_finishing)
+        opts[key] = value if key == "strength" else coerce_option(key, value)
     opts["strength"], opts["keep_colors"] = preset_finishing(opts.get("strength", 1.0), opts.get("keep_colors", False))
     return opts
 
@@ -236,18 +234,25 @@ class StylesIngress:
             return await self._paint(preset, to_array(img), fmt, finishing)
 
     async def _paint(self, preset: str, img, fmt: str, finishing: tuple[float, bool] = (1.0, False)) -> bytes:
-        """One generator call: a full queue is a 503; a replica lost mid-call is retried, then a 503."""
+        """One generator call."""
+        return await self._one_pass(
+            preset, f"preset {preset}", f"{preset} style",
+            lambda: self.generators[preset].stylize.remote(img, fmt, *finishing, style=self.preset_styles.get(preset)))
+
+    @staticmethod
+    async def _one_pass(target: str, label: str, what: str, call: Callable[[], Awaitable[bytes]]) -> bytes:
+        """A one-pass model call (a pure function of its input): a full queue is a 503; a replica lost mid-call
+        is sent again, then a 503."""
         for attempt in range(LOST_REPLICA_RETRIES + 1):
             try:
-                return await self.generators[preset].stylize.remote(img, fmt, *finishing,
-                                                                     style=self.preset_styles.get(preset))
+                return await call()
             except Exception as e:
                 if is_back_pressure(e):
-                    rejections.inc(tags={"target": preset})
-                    raise busy(f"{preset} style") from None
+                    rejections.inc(tags={"target": target})
+                    raise busy(what) from None
                 if not is_replica_lost(e):
                     raise
-                logger.warning("preset %s: the replica painting it was lost (%s); attempt %d of %d", preset,
+                logger.warning("%s: the replica painting it was lost (%s); attempt %d of %d", label,
                                type(e).__name__, attempt + 1, LOST_REPLICA_RETRIES + 1)
         raise replica_lost()
 
@@ -292,15 +297,9 @@ class StylesIngress:
             opts = parse_fast_options(options or {})
             c = to_array(await self._decode(content, self._preset_side(opts.get("size"))))
             s = to_array(await self._decode(style, FAST_STYLE_SIDE))
-            try:
-                return await self.fast_handle.stylize.remote(c, s, fmt, opts["strength"], opts["keep_colors"])
-            except Exception as e:
-                if is_back_pressure(e):
-                    rejections.inc(tags={"target": "fast"})
-                    raise busy("quick painter") from None
-                if is_replica_lost(e):
-                    raise replica_lost() from None
-                raise
+            return await self._one_pass(
+                "fast", "fast style", "quick painter",
+                lambda: self.fast_handle.stylize.remote(c, s, fmt, opts["strength"], opts["keep_colors"]))
 
     async def nst(self, content: bytes, style: bytes, options: dict | None = None,
                   fmt: str = "JPEG", previews: dict | None = None) -> AsyncIterator[dict]:

@@ -4,15 +4,21 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from models.cyclegan.inference import GeneratorRunner
 from models.onnxgraph.module import OnnxModule
 from models.onnxgraph.proto import read_graph
 
 STYLE_SIDE = 256  # the style predictor sees a centre square of the style image at this size, as it was trained
-_MULTIPLE = 4  # the transformer halves the size twice and doubles it back: sides must divide by 4
 
 
-def _nhwc(image: torch.Tensor) -> torch.Tensor:
-    return image.permute(1, 2, 0).unsqueeze(0)
+class TransformerRunner(GeneratorRunner):
+    """The transformer network under the generator runner's padding, same-size batching and device choices,
+    with a style vector per image in place of a style index."""
+    signed = False  # [0, 1] in, a sigmoid out
+
+    def _forward(self, x: torch.Tensor, vectors: list[torch.Tensor]) -> torch.Tensor:
+        v = torch.stack(vectors).reshape(len(vectors), 1, 1, -1).to(x.device, torch.float32)
+        return self.net(x.permute(0, 2, 3, 1).contiguous(), v).permute(0, 3, 1, 2)  # the ONNX graph is NHWC
 
 
 class ArbitraryStylizer:
@@ -21,7 +27,7 @@ class ArbitraryStylizer:
     def __init__(self, predictor: OnnxModule, transformer: OnnxModule, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
         self.predictor = predictor.to(self.device).eval()
-        self.transformer = transformer.to(self.device).eval()
+        self.transformer = TransformerRunner(transformer, self.device)
 
     @torch.inference_mode()
     def style_vector(self, image: torch.Tensor) -> torch.Tensor:
@@ -52,21 +58,7 @@ class ArbitraryStylizer:
             if strength < 1.0:
                 vector = strength * vector + (1.0 - strength) * self.style_vector(photo)
             mixed.append(vector)
-        out: list[torch.Tensor | None] = [None] * len(photos)
-        by_size: dict[tuple, list[int]] = {}
-        for i, photo in enumerate(photos):
-            by_size.setdefault(tuple(photo.shape), []).append(i)
-        for (_, h, w), idx in by_size.items():
-            ph, pw = -h % _MULTIPLE, -w % _MULTIPLE
-            x = torch.stack([photos[i] for i in idx]).to(self.device, torch.float32)
-            if ph or pw:
-                x = F.pad(x, (0, pw, 0, ph), mode="replicate")
-            y = self.transformer(x.permute(0, 2, 3, 1).contiguous(),
-                                 torch.stack([mixed[i] for i in idx]).reshape(len(idx), 1, 1, -1))
-            y = y.permute(0, 3, 1, 2)[:, :, :h, :w].clamp(0, 1).cpu()
-            for j, i in enumerate(idx):
-                out[i] = y[j]
-        return out
+        return self.transformer.run_many(photos, mixed)
 
 
 def load_arbitrary(predictor_onnx: bytes, transformer_onnx: bytes, device: str | torch.device = "cpu",

@@ -42,8 +42,8 @@ class GeneratorRunner:
 
     @torch.inference_mode()
     def __call__(self, images: torch.Tensor, styles: list[int] | None = None) -> torch.Tensor:
-        """(N, 3, H, W) or (3, H, W) in [0, 1] -> same shape in [0, 1], float32 on the CPU. `styles`: one style
-        index per image, for a network that paints several."""
+        """(N, 3, H, W) or (3, H, W) in [0, 1] -> same shape in [0, 1], float32 on the CPU. `styles`: one style per
+        image, for a network that paints several (an index, or what the subclass's `_forward` takes)."""
         single = images.dim() == 3
         x = images[None] if single else images
         x = x.to(self.device, torch.float32)
