@@ -237,6 +237,38 @@ def cmd_train_preset(args) -> int:
     return 0
 
 
+def cmd_redecode_preset(args) -> int:
+    import torch
+
+    from models.cyclegan.checkpoints import CheckpointError, load_generator
+    from models.cyclegan.redecode import RedecodeConfig, Redecoder, redecoded_checkpoint
+    from models.cyclegan.training import list_images
+
+    try:
+        photos = list_images(Path(args.photos))
+        checkpoint = torch.load(args.preset, map_location="cpu", weights_only=True)
+        teacher = load_generator(checkpoint, "stylebot")
+    except (OSError, FileNotFoundError, CheckpointError, RuntimeError) as e:
+        raise CliError(f"cannot re-decode {args.preset}: {e}") from None
+    config = RedecodeConfig(steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr,
+                            blur_sigma=args.blur, sharp_weight=args.sharp_weight, seed=args.seed,
+                            log_every=args.log_every)
+    try:
+        redecoder = Redecoder(teacher, photos, config, log=lambda m: print(m, flush=True))
+    except ValueError as e:
+        raise CliError(f"cannot re-decode {args.preset}: {e}") from None
+    print(f"re-decoding {args.preset}: {len(redecoder.train_photos)} photos ({len(redecoder.eval_photos)} held out)",
+          flush=True)
+    student, record = redecoder.fit()
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(redecoded_checkpoint(checkpoint, student, record), tmp)
+    tmp.replace(out)
+    print(f"saved {out}", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stylebot", description="Turn photos into paintings.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -290,6 +322,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-from", metavar="PTH", help="fine-tune a trained preset (.pth) with a fresh optimizer")
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.set_defaults(func=cmd_train_preset)
+
+    p = sub.add_parser("redecode-preset", help="replace a trained preset's transposed-convolution decoder (it paints "
+                                               "a checkerboard) with a bilinear one, by distillation")
+    p.add_argument("preset", help="the trained preset (.pth, stylebot format, transpose decoder)")
+    p.add_argument("--photos", required=True, metavar="DIR", help="folder of natural photos (a tenth held out)")
+    p.add_argument("-o", "--output", required=True, metavar="PTH", help="the re-decoded preset")
+    p.add_argument("--steps", type=_positive_int, default=300)
+    p.add_argument("--batch-size", type=_positive_int, default=4)
+    p.add_argument("--crop", type=_positive_int, default=256, help="training crop size in px")
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--blur", type=_positive_float, default=1.5, metavar="PX",
+                   help="sigma of the blur both paintings are compared after (removes the 2-4 px checkerboard)")
+    p.add_argument("--sharp-weight", type=_non_negative_float, default=0.5,
+                   help="weight of an unblurred comparison as well (0: softer results)")
+    p.add_argument("--log-every", type=_positive_int, default=25)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_redecode_preset)
 
     p = sub.add_parser("styles", help="list the presets and whether each is available")
     p.set_defaults(func=cmd_styles)
