@@ -317,14 +317,14 @@ class JobRunner:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"],
                                           *self._finishing(job))
-        caption = (await self.styles.captions()).get(job.preset, job.preset)
+        caption = language(job).captions(await self.styles.catalogue()).get(job.preset, job.preset)
         await self._deliver(job, self._result_steps(job, image, caption))
 
     async def _run_all(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         results = await self.styles.stylize_all(content, "JPEG", job.options["size"], *self._finishing(job),
                                                 job.options.get("group", "main"))
-        captions = await self.styles.captions()
+        captions = language(job).captions(await self.styles.catalogue())
         items = list(results.items())
 
         def album(chunk: list[tuple[str, bytes]]) -> Step:

@@ -52,7 +52,7 @@ def style_keyboard(styles: list[dict], content_tag: str, tx: texts.Texts, page: 
     kb = InlineKeyboardBuilder()
     shown = in_group(styles, page)
     for s in shown:
-        kb.button(text=s["label"], callback_data=StyleChoice(name=s["name"], content=content_tag))
+        kb.button(text=tx.label(s), callback_data=StyleChoice(name=s["name"], content=content_tag))
     if page == "more":
         if len(shown) > 1:
             kb.button(text=tx.ALL_OF_THESE, callback_data=StyleChoice(name=ALL_MORE, content=content_tag))

@@ -64,10 +64,6 @@ class StylesClient:
     async def available(self) -> list[dict]:
         return [s for s in await self.catalogue() if s.get("available")]
 
-    async def captions(self) -> dict[str, str]:
-        """What a result is captioned with: the style and whose weights painted it, e.g. "Monet (official CycleGAN)"."""
-        return {s["name"]: s.get("caption") or s["label"] for s in await self.catalogue()}
-
     async def stylize(self, preset: str, image: bytes, fmt: str, size: int, strength: float = 1.0,
                       keep_colors: bool = False) -> bytes:
         return await self._call("stylize", preset, image, fmt, size, strength, keep_colors)

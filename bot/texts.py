@@ -124,6 +124,12 @@ SAVED = "Saved"
 OPTION_GONE = "That option no longer exists: send /settings again."
 
 
+# The catalogue's own words are English: English shows them as they are (bot/texts_ru.py translates them).
+STYLE_LABELS: dict[str, str] = {}
+STYLE_DESCRIPTIONS: dict[str, str] = {}
+STYLE_ORIGINS: dict[str, str] = {}
+
+
 class Texts:
     """The texts of one language: `tx.CHOOSE_STYLE`, `tx.start(name)`, ..."""
 
@@ -153,13 +159,27 @@ class Texts:
         percent = min(99, int(100 * step / max(total, 1)))
         return self.NST_PROGRESS.format(percent=percent, step=step, total=total)
 
+    def label(self, style: dict) -> str:
+        """A catalogue entry's label in this language (the catalogue's own when there is no translation)."""
+        return self.STYLE_LABELS.get(style["name"], style["label"])
+
+    def description(self, style: dict) -> str:
+        return self.STYLE_DESCRIPTIONS.get(style["name"], style.get("description") or "")
+
+    def captions(self, styles: list[dict]) -> dict[str, str]:
+        """What each result is captioned with, by preset: its label and whose weights painted it."""
+        def caption(s: dict) -> str:
+            origin = s.get("origin")
+            return f"{self.label(s)} ({self.STYLE_ORIGINS.get(origin, origin)})" if origin else self.label(s)
+        return {s["name"]: caption(s) for s in styles}
+
     def styles_list(self, styles: list[dict]) -> str:
         lines = []
         for group, header in (("main", self.STYLES_HEADER), ("more", self.MORE_STYLES_HEADER)):
             shown = [s for s in styles if s.get("available") and s.get("group", "main") == group]
             if shown:
                 lines += [("\n" if lines else "") + header]
-                lines += [f"• <b>{escape(s['label'])}</b>: {escape(s.get('description') or '')}" for s in shown]
+                lines += [f"• <b>{escape(self.label(s))}</b>: {escape(self.description(s))}" for s in shown]
         if not lines:
             return self.NO_STYLES
         return "\n".join(lines) + "\n\n" + self.STYLES_FOOTER

@@ -387,12 +387,16 @@ def test_a_russian_speaker_is_answered_in_russian_and_can_switch_with_language(b
     chat.wait_text(texts_ru.CHOOSE_STYLE)
     labels = [b["text"] for b in chat.keyboard()]
     assert texts_ru.OWN_STYLE in labels and texts_ru.ALL_STYLES in labels and texts.OWN_STYLE not in labels
+    assert "Ван Гог" in labels and "Van Gogh" not in labels                       # the catalogue's words too
+    chat.tap(chat.button("Ван Гог"))
+    preset = chat.fake.wait_for(lambda: chat.photos(), 60, "the Van Gogh painting")[0]
+    assert preset.params["caption"] == "Ван Гог (собственные веса stylebot)"
     chat.tap(chat.button(texts_ru.OWN_STYLE))
     chat.wait_text(texts_ru.ASK_STYLE_IMAGE)
     chat.send_photo("starry_night.jpg")
-    painted = chat.fake.wait_for(lambda: chat.photos(), 60, "the quick painting")[0]
+    painted = chat.fake.wait_for(lambda: chat.photos()[1:], 60, "the quick painting")[0]
     assert painted.params["caption"] == texts_ru.CAPTION_FAST       # a job speaks its person's language
-    wait_statuses(state_db, chat.id, ["done"])
+    wait_statuses(state_db, chat.id, ["done", "done"])                # the preset, then the own style
     chat.say("/language")
     chat.wait_text(texts_ru.CHOOSE_LANGUAGE)
     chat.tap("lang:en")

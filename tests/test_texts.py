@@ -9,6 +9,7 @@ from bot.state import Settings
 
 EN, RU = texts.names(texts), texts.names(texts_ru)
 SERVICE_REASONS = "BAD_IMAGE_REASONS"  # English shows the styles service's own English words
+CATALOGUE_WORDS = {"STYLE_LABELS", "STYLE_DESCRIPTIONS", "STYLE_ORIGINS"}  # and the catalogue's
 
 
 def test_every_text_exists_in_both_languages():
@@ -24,6 +25,9 @@ def test_format_fields_and_keys_match(name):
         if name == SERVICE_REASONS:
             assert en == {} and set(ru) == BAD_IMAGE_CODES
             return
+        if name in CATALOGUE_WORDS:
+            assert en == {}
+            return
         assert set(en) == set(ru)
         pairs = [(en[k], ru[k]) for k in en]
     else:
@@ -38,7 +42,7 @@ def test_russian_texts_are_russian():
     bilingual = {"CHOOSE_LANGUAGE"}
     for name, value in RU.items():
         for text in (value.values() if isinstance(value, dict) else [value]):
-            if re.search(r"[A-Za-z]{3,}", re.sub(r"</?\w+>|/\w+|\{\w*\}|JPEG|PNG|WebP|BMP|GIF|Telegram|English", "", text)):
+            if re.search(r"[A-Za-z]{3,}", re.sub(r"</?\w+>|/\w+|\{\w*\}|JPEG|PNG|WebP|BMP|GIF|Telegram|English|CycleGAN|stylebot|TF stylize", "", text)):
                 assert name in bilingual, f"{name}: {text!r}"
             assert re.search(r"[а-яА-Я]", text), f"{name}: {text!r}"
 
@@ -67,3 +71,27 @@ def test_texts_with_values_render_in_each_language():
     assert en.bad_image("The image is 8000x40 pixels...", "image_too_narrow").startswith("The image is 8000x40")
     styles = [{"name": "monet", "label": "Monet", "description": "d", "available": True}]
     assert ru.styles_list(styles).endswith(texts_ru.STYLES_FOOTER) and ru.styles_list([]) == texts_ru.NO_STYLES
+
+
+def test_every_preset_and_origin_of_the_catalogue_has_russian_words():
+    from models.catalogue import Catalogue
+
+    catalogue = Catalogue.load()
+    presets = catalogue.presets
+    names = {p.name for p in presets}
+    assert set(texts_ru.STYLE_LABELS) == names and set(texts_ru.STYLE_DESCRIPTIONS) == names
+    origins = {w.origin for p in presets for w in p.choices} - {"vintagify 0.1.2"}  # a package name stays
+    assert set(texts_ru.STYLE_ORIGINS) == origins
+    assert len(set(texts_ru.STYLE_LABELS.values())) == len(names)                     # no two buttons alike
+
+
+def test_labels_captions_and_the_styles_list_follow_the_language():
+    styles = [{"name": "monet", "label": "Monet", "description": "Soft light.", "origin": "official CycleGAN",
+               "available": True},
+              {"name": "newcomer", "label": "Newcomer", "description": "Not translated yet.", "origin": "lab",
+               "available": True}]
+    ru, en = texts.for_language("ru"), texts.for_language("en")
+    assert en.captions(styles) == {"monet": "Monet (official CycleGAN)", "newcomer": "Newcomer (lab)"}
+    assert ru.captions(styles) == {"monet": "Моне (официальные веса CycleGAN)", "newcomer": "Newcomer (lab)"}
+    assert "<b>Моне</b>: Мягкий свет" in ru.styles_list(styles) and "<b>Newcomer</b>" in ru.styles_list(styles)
+    assert "<b>Monet</b>: Soft light." in en.styles_list(styles)

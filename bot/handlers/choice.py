@@ -48,7 +48,7 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
         count = len(in_group(await styles.catalogue(), group))
         await query.answer(refusal or tx.WORKING_ALL.format(count=count), show_alert=bool(refusal))
         return
-    labels = {s["name"]: s["label"] for s in await styles.available()}
+    labels = {s["name"]: tx.label(s) for s in await styles.available()}
     if callback_data.name not in labels:
         await query.answer(tx.STYLE_GONE, show_alert=True)
         return
