@@ -28,6 +28,7 @@ and --seed-sheet (amber, the style image, the original output, ours; not committ
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -181,6 +182,7 @@ def main() -> None:
     ap.add_argument("--sheet-photos", type=int, default=6,
                     help="held-out photos on the sheet (redistributable sources first, see REDISTRIBUTABLE)")
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per preset and device")
+    ap.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers as JSON, by preset")
     args = ap.parse_args()
 
     store = WeightsStore()
@@ -212,6 +214,10 @@ def main() -> None:
             print(f"| {r['preset']} | {r['origin']} | {r['attributed']:.0%} | {r['photos_attributed']:.0%} | "
                   f"{r['judge_ceiling']:.0%} | {r['nearest_attributed']:.0%} | {r['style']:.3f} | {r['content']:.3f} | {r['checkerboard']:.2f} | "
                   f"{r['cpu_s']:.3f} | {r['cpu_s'] / t_official:.2f} |" + (f" {r['gpu_s']:.4f} |" if gpu else ""))
+    if args.json:
+        numbers = {r["preset"]: {k: v for k, v in r.items() if k != "runner"} for r in results + seeds}
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(numbers, indent=1, default=float))
     if seeds:
         # The originals' checkerboard is not comparable: they are JPEGs, whose 8 px block grid has energy on the
         # same frequencies.
