@@ -23,11 +23,11 @@ def test_training_lowers_the_loss_and_round_trips_through_the_store(tmp_path, da
     photos = [data_dir / "kodim23.jpg", data_dir / "astronaut.jpg"]
     trainer = Trainer(tiny_config(holdout=0.0), vgg_state, photos, [data_dir / "starry_night.jpg"], log=print)
     first = trainer.evaluate()
-    for _ in range(12):
+    for _ in range(40):   # 12 steps at this learning rate sometimes still sat above the start on this VM
         trainer.train_step()
     after = trainer.evaluate()
     assert sum(after.values()) < sum(first.values())
-    final = trainer.fit(tmp_path, steps=14)
+    final = trainer.fit(tmp_path, steps=42)
     assert (tmp_path / "tiny-resume.pt").exists()
 
     # The shipped file goes through the weights store (sha256-verified) and the generator engine.
