@@ -238,6 +238,8 @@ def cmd_train_preset(args) -> int:
 
 
 def cmd_redecode_preset(args) -> int:
+    import pickle
+
     import torch
 
     from models.cyclegan.checkpoints import CheckpointError, load_generator
@@ -248,7 +250,7 @@ def cmd_redecode_preset(args) -> int:
         photos = list_images(Path(args.photos))
         checkpoint = torch.load(args.preset, map_location="cpu", weights_only=True)
         teacher = load_generator(checkpoint, "stylebot")
-    except (OSError, FileNotFoundError, CheckpointError, RuntimeError) as e:
+    except (OSError, CheckpointError, RuntimeError, pickle.UnpicklingError) as e:
         raise CliError(f"cannot re-decode {args.preset}: {e}") from None
     config = RedecodeConfig(steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr,
                             blur_sigma=args.blur, sharp_weight=args.sharp_weight, seed=args.seed,

@@ -96,6 +96,8 @@ def test_redecode_preset_cli(tmp_path, data_dir, capsys):
     assert main(["redecode-preset", str(out), "--photos", str(photos), "-o", str(tmp_path / "again.pth")]) != 0
     assert main(["redecode-preset", str(tmp_path / "missing.pth"), "--photos", str(photos),
                  "-o", str(tmp_path / "again.pth")]) != 0
+    assert main(["redecode-preset", str(photos / "wave.jpg"), "--photos", str(photos),     # not a checkpoint
+                 "-o", str(tmp_path / "again.pth")]) != 0
     err = capsys.readouterr().err
-    assert "already has a bilinear decoder" in err and "missing.pth" in err
+    assert "already has a bilinear decoder" in err and "missing.pth" in err and "wave.jpg" in err
     assert not (tmp_path / "again.pth").exists()

@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from models.cyclegan.network import ResnetGenerator
-from models.cyclegan.training import load_rgb_uint8, random_crop, split_holdout
+from models.cyclegan.training import PhotoCrops, shipped_checkpoint, split_holdout
+
 
 @dataclass
 class RedecodeConfig:
@@ -92,19 +93,14 @@ class Redecoder:
         self.decoder = self.student.model[self.start:]
         self.opt = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
         self.step = 0
-        self._decoded: dict[Path, torch.Tensor] = {}
-
-    def _photo(self, path: Path) -> torch.Tensor:
-        if path not in self._decoded:
-            self._decoded[path] = load_rgb_uint8(path)
-        return self._decoded[path].float() / 255
+        self.crops = PhotoCrops(self.train_photos, config.crop, self.rng)
 
     def _batch(self) -> torch.Tensor:
-        paths = [self.rng.choice(self.train_photos) for _ in range(self.config.batch_size)]
-        return torch.stack([random_crop(self._photo(p), self.config.crop, self.rng) for p in paths]) * 2 - 1
+        return self.crops.batch(self.config.batch_size) * 2 - 1
 
     def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """L1 between the blurred student and teacher paintings of `x` (in [-1, 1])."""
+        """L1 between the blurred student and teacher paintings of `x` (in [-1, 1]), plus `sharp_weight` x the
+        plain L1."""
         with torch.no_grad():
             features = self.encoder(x)
             target = self.teacher.model[self.start:](features)
@@ -141,5 +137,4 @@ class Redecoder:
 def redecoded_checkpoint(teacher_checkpoint: dict, student: ResnetGenerator, record: dict) -> dict:
     """The shipped format (fp16, config, training record): the teacher's training record, plus how the decoder
     was replaced."""
-    return {"config": dict(student.config), "state_dict": {k: v.half() for k, v in student.state_dict().items()},
-            "training": {**teacher_checkpoint.get("training", {}), "redecoded": record}}
+    return shipped_checkpoint(student, {**teacher_checkpoint.get("training", {}), "redecoded": record})

@@ -133,10 +133,33 @@ class PerceptualLoss(torch.nn.Module):
         return sum(parts.values()), parts
 
 
-def stylebot_checkpoint(net: ResnetGenerator, config: TrainConfig, extra: dict | None = None) -> dict:
-    """The shipped format: fp16 weights plus the architecture and how they were trained."""
+def shipped_checkpoint(net: ResnetGenerator, training: dict) -> dict:
+    """The shipped format: fp16 weights plus the architecture and how they were made."""
     return {"config": dict(net.config), "state_dict": {k: v.half() for k, v in net.state_dict().items()},
-            "training": {**asdict(config), **(extra or {})}}
+            "training": training}
+
+
+def stylebot_checkpoint(net: ResnetGenerator, config: TrainConfig, extra: dict | None = None) -> dict:
+    return shipped_checkpoint(net, {**asdict(config), **(extra or {})})
+
+
+class PhotoCrops:
+    """Random training crops of photos; each photo is decoded once and kept as uint8 on the device (decoding
+    JPEGs every step starves a GPU)."""
+
+    def __init__(self, photos: list[Path], crop: int, rng: random.Random, device: torch.device | str = "cpu"):
+        self.photos, self.crop, self.rng, self.device = photos, crop, rng, torch.device(device)
+        self._decoded: dict[Path, torch.Tensor] = {}
+
+    def photo(self, path: Path) -> torch.Tensor:
+        if path not in self._decoded:
+            self._decoded[path] = load_rgb_uint8(path).to(self.device)
+        return self._decoded[path].float() / 255
+
+    def batch(self, size: int) -> torch.Tensor:
+        """(size, 3, crop, crop) in [0, 1]."""
+        paths = [self.rng.choice(self.photos) for _ in range(size)]
+        return torch.stack([random_crop(self.photo(p), self.crop, self.rng) for p in paths])
 
 
 class Trainer:
@@ -160,18 +183,10 @@ class Trainer:
         self.step = 0
         self.history: list[float] = []
         self.started_from: str | None = None
-        # Decoding JPEGs every step starves a GPU: each photo is decoded once and kept as uint8 on the device.
-        self._decoded: dict[Path, torch.Tensor] = {}
-
-    def photo(self, path: Path) -> torch.Tensor:
-        if path not in self._decoded:
-            self._decoded[path] = load_rgb_uint8(path).to(self.device)
-        return self._decoded[path].float() / 255
+        self.crops = PhotoCrops(self.train_photos, config.crop, self.rng, self.device)
 
     def batch(self) -> torch.Tensor:
-        paths = [self.rng.choice(self.train_photos) for _ in range(self.config.batch_size)]
-        x = torch.stack([random_crop(self.photo(p), self.config.crop, self.rng) for p in paths])
-        return self.fast.tensor(x)
+        return self.fast.tensor(self.crops.batch(self.config.batch_size))
 
     def train_step(self) -> dict[str, float]:
         self.net.train()
