@@ -67,3 +67,14 @@ class TextureJudge:
         fr = self.features(result.resize(photo.size, Image.LANCZOS))[CONTENT_LAYER]
         fp = self.features(photo)[CONTENT_LAYER]
         return float(np.linalg.norm(fr - fp) / np.linalg.norm(fp))
+
+    # the interface bench/artists.py attributes with: an embedding per image, their mean, a distance
+    def embed(self, img: Image.Image) -> dict[str, np.ndarray]:
+        return self.grams(self.features(img))
+
+    @staticmethod
+    def mean(embeddings: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {k: np.mean([e[k] for e in embeddings], axis=0) for k in STYLE_LAYERS}
+
+    def distance(self, a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
+        return self.style_distance(a, b)

@@ -1,5 +1,6 @@
 """Serve deployment for one generator network: batches concurrent requests with @serve.batch. A network that
-paints several styles (the 26-style one) serves all its presets from one deployment, and one batch may mix them."""
+paints several styles (the 26-style one, the arbitrary network's fixed styles) serves all its presets from one
+deployment, and one batch may mix them."""
 from __future__ import annotations
 
 import asyncio
@@ -18,15 +19,18 @@ from models.weights_store import WeightsStore
 
 @serve.deployment
 class Generator:
-    def __init__(self, preset: str, weights: str, adapter: str, caption: str, device: str = "cpu"):
+    def __init__(self, preset: str, weights: str, adapter: str, caption: str, device: str = "cpu",
+                 styles: list[str] | None = None):
         """`weights` and `adapter`: the choice the builder made from the catalogue, once for every replica. The
-        store still checks the file's sha256 as it loads it: each node loads its own copy."""
+        store still checks the file's sha256 as it loads it: each node loads its own copy. `styles`: the fixed
+        styles (style-vector names) this deployment paints, for the arbitrary network."""
         self.preset, self.caption = preset, caption
         self.device = prepare_torch(device)
-        self.runner = loading.load_runner(WeightsStore(), weights, adapter, self.device)
-        self.multi = adapter == "multistyle"
+        self.runner = loading.load_runner(WeightsStore(), weights, adapter, self.device, styles)
+        self.multi = adapter in ("multistyle", "arbitrary")
         # warm-up: first-call allocations happen before traffic arrives
-        self.runner.run_many([torch.rand(3, 64, 64)], [0] if self.multi else None)
+        warm_style = (styles[0] if styles else 0) if self.multi else None
+        self.runner.run_many([torch.rand(3, 64, 64)], [warm_style] if self.multi else None)
         self.batch_sizes: list[int] = []
 
     def reconfigure(self, config: dict) -> None:
@@ -34,7 +38,7 @@ class Generator:
         self.stylize_batch.set_batch_wait_timeout_s(float(config.get("batch_wait_timeout_s", 0.01)))
 
     async def stylize(self, image: np.ndarray, fmt: str = "JPEG", strength: float = 1.0,
-                      keep_colors: bool = False, style: int | None = None) -> bytes:
+                      keep_colors: bool = False, style: int | str | None = None) -> bytes:
         """A decoded (H, W, 3) uint8 image in, `fmt` bytes out, the same size. `strength` (0..1) blends the
         painting with the photo; `keep_colors` gives it the photo's colours (models.cyclegan.finishing);
         `style`: which style, for a network that paints several."""
@@ -44,11 +48,11 @@ class Generator:
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
     async def stylize_batch(self, images: list[np.ndarray], fmts: list[str], strengths: list[float],
-                            keep_colors: list[bool], styles: list[int | None]) -> list[bytes]:
+                            keep_colors: list[bool], styles: list[int | str | None]) -> list[bytes]:
         return await asyncio.to_thread(self._run, images, fmts, strengths, keep_colors, styles)
 
     def _run(self, images: list[np.ndarray], fmts: list[str], strengths: list[float],
-             keep_colors: list[bool], styles: list[int | None]) -> list[bytes]:
+             keep_colors: list[bool], styles: list[int | str | None]) -> list[bytes]:
         self.batch_sizes = (self.batch_sizes + [len(images)])[-100:]
         tensors = [from_array(a) for a in images]
         # same-size inputs run as one batch, whatever their styles

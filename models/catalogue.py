@@ -10,12 +10,28 @@ from models import paths
 from models.weights_store import WeightsStore
 
 
+ENGINES = {"stylebot": "generator", "upstream": "generator", "vintagify": "generator",
+           "multistyle": "multi-style", "arbitrary": "fixed style"}
+
+
 @dataclass(frozen=True)
 class WeightsChoice:
-    weights: str   # a name in the weights manifest
-    adapter: str   # a checkpoint adapter in models.cyclegan
+    """What paints a preset. `adapter` names the engine: a trained generator (stylebot, upstream, vintagify:
+    models.cyclegan's checkpoint layouts), the 26-style network (multistyle: `style` is its index), or the
+    arbitrary network with a fixed style (arbitrary: `weights` is its transformer, `style` the manifest name of
+    the style vector, made once from an artwork or an artist's collection)."""
+    weights: str   # a name in the weights manifest: the network
+    adapter: str
     origin: str    # shown to people: where these weights come from
-    style: int | None = None  # which of the network's styles, for a network that paints several
+    style: int | str | None = None  # which of the network's styles, for a network that paints several
+
+    @property
+    def engine(self) -> str:
+        return ENGINES.get(self.adapter, "generator")
+
+    def needed_weights(self) -> tuple[str, ...]:
+        """Every manifest entry this choice needs present: the network, and a fixed style's vector."""
+        return (self.weights, self.style) if self.adapter == "arbitrary" else (self.weights,)
 
 
 @dataclass(frozen=True)
@@ -51,7 +67,8 @@ class PresetStatus:
         p = self.preset
         return {"name": p.name, "label": p.label, "description": p.description, "available": self.available,
                 "origin": self.choice.origin if self.choice else None, "caption": self.caption,
-                "reason": self.reason or None, "group": p.group}
+                "engine": self.choice.engine if self.choice else None, "reason": self.reason or None,
+                "group": p.group}
 
 
 GROUPS = ("main", "more")
@@ -86,6 +103,9 @@ class Catalogue:
                 raise CatalogueError(f"{path}: bad preset entry {entry!r}: missing {e}") from None
             if presets[-1].group not in GROUPS:
                 raise CatalogueError(f"{path}: preset {entry['name']!r}: group must be one of {', '.join(GROUPS)}")
+            if any(c.adapter == "arbitrary" and not isinstance(c.style, str) for c in presets[-1].choices):
+                raise CatalogueError(f"{path}: preset {entry['name']!r}: a fixed style (adapter arbitrary) needs "
+                                     "`style`, the manifest name of its style vector")
         return cls(presets)
 
     def get(self, name: str) -> Preset | None:
@@ -94,10 +114,10 @@ class Catalogue:
     def status(self, preset: Preset, store: WeightsStore) -> PresetStatus:
         reasons = []
         for choice in preset.choices:
-            st = store.status(choice.weights)
-            if st.present:
+            missing = [st for st in map(store.status, choice.needed_weights()) if not st.present]
+            if not missing:
                 return PresetStatus(preset, choice, "")
-            reasons.append(f"{choice.origin} weights {st.reason} (fix: {st.fix})")
+            reasons += [f"{choice.origin} weights {st.reason} (fix: {st.fix})" for st in missing]
         return PresetStatus(preset, None, "; ".join(reasons) or "no weights listed")
 
     def statuses(self, store: WeightsStore) -> list[PresetStatus]:

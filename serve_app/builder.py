@@ -131,7 +131,8 @@ def build_styles_app(args: dict | None = None) -> Application:
             logger.warning("preset %s is unavailable: %s", st.name, st.reason)
     available = [st for st in statuses if st.available]
     # One deployment per generator network: a preset of a network that paints several styles shares its
-    # network's deployment (Generator_multistyle26 serves all 26 of those presets).
+    # network's deployment (Generator_multistyle26 serves all 26 of those presets, Generator_fast_transform
+    # every fixed-style preset).
     networks = {generator_key(st): st for st in available}
     fast = a.fast and fast_weights_present(store)
     generator_replicas = len(networks) * max_replicas(a.generator) + (max_replicas(a.fast_options) if fast else 0)
@@ -140,9 +141,10 @@ def build_styles_app(args: dict | None = None) -> Application:
     deployments = {}
     for key, st in networks.items():
         caption = st.caption if st.choice.style is None else f"{st.choice.weights} ({st.choice.origin})"
+        fixed = [s.choice.style for s in available if s.choice.adapter == "arbitrary" and generator_key(s) == key]
         deployments[key] = Generator.options(
             name=f"Generator_{key}", ray_actor_options=actor_options(gpu, a.generator_cpus, generator_share),
-            **a.generator).bind(key, st.choice.weights, st.choice.adapter, caption, device)
+            **a.generator).bind(key, st.choice.weights, st.choice.adapter, caption, device, fixed or None)
     generators = {st.name: deployments[generator_key(st)] for st in available}
     preset_styles = {st.name: st.choice.style for st in available if st.choice.style is not None}
     nst = None

@@ -3,6 +3,7 @@
     stylebot stylize PHOTO --style NAME -o OUT.jpg
     stylebot stylize PHOTO --style-image ART -o OUT.png [--size PX --steps N --strength X --keep-colors --seed N]
     stylebot stylize PHOTO --style-image ART --fast -o OUT.jpg [--size PX --strength X --keep-colors]
+    stylebot make-style ART [ART ...] -o weights/styles/NAME.json [--method mean|medoid]
     stylebot styles
     stylebot weights list | fetch [NAME ...]
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from models.images import ImageError, decode_image, encode_image, format_for_path
 from models.limits import MAX_SIDE
+from serve_app import make_style
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
@@ -342,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_redecode_preset)
 
+    make_style.add_parser(sub)
+
     p = sub.add_parser("styles", help="list the presets and whether each is available")
     p.set_defaults(func=cmd_styles)
 
@@ -364,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (CliError, WeightsError, CatalogueError, ManifestError, RuntimeError) as e:
+    except (CliError, make_style.MakeStyleError, WeightsError, CatalogueError, ManifestError, RuntimeError) as e:
         print(f"stylebot: error: {e}", file=sys.stderr)
         return EXIT_ERROR
     except Cancelled:

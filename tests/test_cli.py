@@ -86,3 +86,26 @@ def test_bad_arguments_exit_2(capsys, args):
         main(args)
     assert e.value.code == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_make_style_writes_a_fixed_style_the_catalogue_can_serve(tmp_path, data_dir, store):
+    import hashlib
+    import json
+
+    from models.arbitrary.fixed import read_vector_document
+
+    out = tmp_path / "styles" / "pair.json"
+    done = run_cli("make-style", str(data_dir / "wave.jpg"), str(data_dir / "starry_night.jpg"), "--method", "medoid",
+                   "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    data = out.read_bytes()
+    assert read_vector_document(data).shape == (100,)
+    doc = json.loads(data)
+    assert doc["provenance"]["method"] == "medoid" and len(doc["provenance"]["paintings"]) == 1
+    assert hashlib.sha256(data).hexdigest() in done.stdout and "adapter: arbitrary" in done.stdout
+    missing = run_cli("make-style", str(tmp_path / "nowhere.jpg"), "-o", str(tmp_path / "x.json"))
+    assert missing.returncode == 1 and "no such file or folder" in missing.stderr
+    not_image = tmp_path / "notes.jpg"
+    not_image.write_text("hello")
+    refused = run_cli("make-style", str(not_image), "-o", str(tmp_path / "y.json"))
+    assert refused.returncode == 1 and "notes.jpg" in refused.stderr and not (tmp_path / "y.json").exists()

@@ -70,6 +70,13 @@ def _resize(x, roi=None, scales=None, sizes=None, *, mode=b"nearest", coordinate
     return x if s[2:] == [1.0, 1.0] else F.interpolate(x, scale_factor=tuple(s[2:]), mode="nearest")
 
 
+def _resize_bilinear(x, roi=None, scales=None, sizes=None, **attrs):
+    """A nearest upsampling run as bilinear instead: the transformer's 2 px checks go (bench/README.md)."""
+    _resize(x[:1, :1, :1, :1], roi, scales, sizes, **attrs)  # the same checks on the node
+    s = scales.tolist()[2:]
+    return x if s == [1.0, 1.0] else F.interpolate(x, scale_factor=tuple(s), mode="bilinear", align_corners=False)
+
+
 def _axis_shape(scale: torch.Tensor, x: torch.Tensor, axis: int) -> torch.Tensor:
     if scale.dim() == 0 or scale.numel() == 1:
         return scale.reshape(())
@@ -100,10 +107,14 @@ QUANTIZATION = {"QuantizeLinear", "DequantizeLinear"}
 class OnnxModule(nn.Module):
     """`OnnxModule(read_graph(bytes))(*inputs)` -> the graph's outputs (a tensor, or a tuple when several)."""
 
-    def __init__(self, graph: Graph, fake_quant: bool = True):
+    def __init__(self, graph: Graph, fake_quant: bool = True, upsample: str = "nearest"):
         """`fake_quant=False` runs the activations in float: quantize/dequantize nodes that act on activations
-        pass their input through (the weights stay as quantized in the file)."""
+        pass their input through (the weights stay as quantized in the file). `upsample="bilinear"` runs the
+        graph's nearest-neighbour Resize nodes as bilinear ones."""
         super().__init__()
+        if upsample not in ("nearest", "bilinear"):
+            raise ValueError(f"upsample must be nearest or bilinear, not {upsample!r}")
+        self.upsample = upsample
         self.fake_quant = True  # weights are always dequantized as written
         unknown = sorted({n.op_type for n in graph.nodes} - set(OPS) - QUANTIZATION)
         if unknown:
@@ -146,6 +157,8 @@ class OnnxModule(nn.Module):
             axis = attrs.get("axis", 1)
             zero = _axis_shape(zero, x, axis) if zero is not None else 0.0
             out = (x - zero) * _axis_shape(scale, x, axis)
+        elif node.op_type == "Resize" and self.upsample == "bilinear":
+            out = _resize_bilinear(*args, **attrs)
         else:
             out = OPS[node.op_type](*args, **attrs)
         return out if isinstance(out, tuple) else (out,)
