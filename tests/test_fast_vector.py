@@ -82,7 +82,8 @@ GOOD = [0.5] * STYLE_VECTOR_LENGTH
 def test_a_bad_style_vector_is_a_json_422_naming_the_field(http, data_dir, raw, words):
     r = http.post("/v1/fast", files={"content": (data_dir / "kodim23.jpg").read_bytes()}, data={"style_vector": raw})
     assert r.status_code == 422 and r.headers["content-type"] == "application/json", r.text
-    assert r.json()["error"] == "bad_option" and "`style_vector`" in r.json()["message"] and words in r.json()["message"]
+    message = r.json()["message"]
+    assert r.json()["error"] == "bad_option" and "`style_vector`" in message and words in message
 
 
 def test_exactly_one_of_a_style_image_and_a_style_vector(http, data_dir, wave_vector):

@@ -73,7 +73,7 @@ class ChatState:
     chat_id: int
     content_file_id: str | None = None
     style_file_id: str | None = None
-    awaiting: str | None = None          # "style" after "My own style image"
+    awaiting: str | None = None          # "style" after "My own style image"; "rename:N" (bot/my_styles.py)
     settings: Settings = field(default_factory=Settings)
 
 
