@@ -64,6 +64,7 @@ GOOD = [0.5] * STYLE_VECTOR_LENGTH
 
 @pytest.mark.parametrize("raw, words", [
     ("[0.5, 0.5", "not JSON"),
+    ("[" * 100_000, "not JSON"),                                   # nested past the parser's recursion limit
     ('{"vector": [0.5]}', "list"),
     ("0.5", "list"),
     ("[]", "has 0 numbers"),
