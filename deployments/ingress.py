@@ -308,8 +308,8 @@ class StylesIngress:
     async def fast(self, content: bytes, style: bytes | None, options: dict | None = None,
                    fmt: str = "JPEG") -> bytes:
         """Paint `content` in the style of `style` in one pass (the fast arbitrary-style model); options: size,
-        strength (0..1), keep_colors, and `style_vector` (`style_vector`'s list) in place of `style`. Raises
-        ServiceError for bad input or overload."""
+        strength (0..1), keep_colors, and `style_vector` (a list from `style_vector`, or its JSON) in place of
+        `style` (None then). Raises ServiceError for bad input or overload."""
         with Measured("fast"):
             fast = self._fast()
             options = dict(options or {})
