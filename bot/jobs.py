@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from html import escape
 
 from aiogram import Bot
 from aiogram.exceptions import (TelegramAPIError, TelegramBadRequest, TelegramForbiddenError,
@@ -18,7 +19,7 @@ from aiogram.types import BufferedInputFile, InputMediaPhoto
 
 from bot import metrics, texts
 from bot.files import DownloadError, TelegramFiles
-from bot.keyboards import content_tag, retry_keyboard
+from bot.keyboards import content_tag, retry_keyboard, save_keyboard
 from bot.limits import ALBUM_MAX, BUSY_RETRY_S, DELIVERY_PATIENCE_S
 from bot.state import ACTIVE, Job, StateStore
 from bot.styles_client import INTERRUPTED, StylesClient, StylesError
@@ -168,8 +169,8 @@ class JobRunner:
             await self._fail(job, language(job).FAILED, type(e).__name__)
 
     def _painter(self, job: Job) -> Callable[[Job, bytes], Awaitable[None]]:
-        if job.kind in ("preset", "all"):
-            return self._run_preset if job.kind == "preset" else self._run_all
+        if job.kind in ("preset", "all", "saved"):
+            return {"preset": self._run_preset, "all": self._run_all, "saved": self._run_saved}[job.kind]
         return self._run_quick_only if job.options.get("own_style") == "quick" else self._run_nst
 
     async def _paint(self, job: Job, content: bytes) -> None:
@@ -281,20 +282,21 @@ class JobRunner:
                 logger.info("Telegram unreachable; retrying the delivery in %.0fs", self.delivery_retry_interval)
                 await asyncio.sleep(self.delivery_retry_interval)
 
-    def _result_steps(self, job: Job, image: bytes, caption: str) -> list[Step]:
+    def _result_steps(self, job: Job, image: bytes, caption: str, markup=None) -> list[Step]:
         ext = "png" if job.options.get("send_file") else "jpg"
         photo_went_as_file = False
 
         async def photo() -> None:
             nonlocal photo_went_as_file
             try:
-                await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption)
+                await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption,
+                                          reply_markup=markup)
             except TelegramBadRequest as e:
                 # Telegram refuses some photos (PHOTO_INVALID_DIMENSIONS, too large): the same picture as a file
                 # usually goes through. A file sent anyway (send_file) needs no second copy.
                 logger.info("job %d: photo refused (%s); sending it as a file", job.id, e.message)
                 await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"),
-                                             caption=caption)
+                                             caption=caption, reply_markup=markup)
                 photo_went_as_file = True
 
         async def full_size_file() -> None:
@@ -348,6 +350,14 @@ class JobRunner:
         await self._deliver(job, [album(items[i:i + ALBUM_MAX]) for i in range(0, len(items), ALBUM_MAX)]
                             + [left_out])
 
+    async def _run_saved(self, job: Job, content: bytes) -> None:
+        """A saved style: the fast model with the style vector the job carries, delivered like a preset."""
+        await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
+        options = {k: job.options[k] for k in ("size", "strength", "keep_colors")}
+        image = await self.styles.fast_vector(content, job.options["style_vector"], options, self._fmt(job))
+        caption = language(job).CAPTION_SAVED.format(name=escape(job.options["style_name"]))
+        await self._deliver(job, self._result_steps(job, image, caption))
+
     async def _quick_version(self, job: Job, content: bytes, style: bytes, only: bool) -> bytes | None:
         """The fast model's painting, or None when it is not served (the job goes on as an NST job) or, before a
         full painting, when it is busy or its replica was lost (the full painting is what counts)."""
@@ -366,7 +376,8 @@ class JobRunner:
         quick = await self._quick_version(job, content, await self.files.get(job.style_file_id), only=False)
         if quick is not None:
             await self._quiet(self.bot.send_photo(job.chat_id, BufferedInputFile(quick, "stylebot-quick.jpg"),
-                                                  caption=language(job).CAPTION_QUICK))
+                                                  caption=language(job).CAPTION_QUICK,
+                                                  reply_markup=save_keyboard(job.id, language(job))))
 
     async def _run_quick_only(self, job: Job, content: bytes) -> None:
         """Own style, quick only: the fast model's painting is the result; without the fast model, Gatys'."""
@@ -374,7 +385,8 @@ class JobRunner:
         if quick is None:
             await self._run_nst(job, content)
             return
-        await self._deliver(job, self._result_steps(job, quick, language(job).CAPTION_FAST))
+        await self._deliver(job, self._result_steps(job, quick, language(job).CAPTION_FAST,
+                                                    save_keyboard(job.id, language(job))))
 
     async def _run_nst(self, job: Job, content: bytes) -> None:
         style = await self.files.get(job.style_file_id)
@@ -416,7 +428,9 @@ class JobRunner:
         async def remove_progress() -> None:
             await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
 
-        await self._deliver(job, [*self._result_steps(job, result, language(job).CAPTION_NST), remove_progress])
+        # Save this style only while the fast model, which paints saved styles, is served
+        save = save_keyboard(job.id, language(job)) if await self.styles.fast_served() else None
+        await self._deliver(job, [*self._result_steps(job, result, language(job).CAPTION_NST, save), remove_progress])
 
 
     async def _edit_progress(self, chat_id: int, message_id: int, text: str, photo: bool | None = None) -> None:
@@ -470,6 +484,8 @@ def refusal_text(e: StylesError, tx: texts.Texts) -> str:
         return tx.BUSY.format(seconds=e.retry_after or BUSY_RETRY_S)
     if e.code == "nst_unavailable":
         return tx.UNAVAILABLE
+    if e.code == "fast_unavailable":   # a saved style's job: own style images fall back to the optimiser
+        return tx.MY_STYLES_UNAVAILABLE
     if e.code == NOT_TRANSFERRED:
         return tx.NST_NOT_TRANSFERRED
     if e.code == INTERRUPTED:

@@ -8,13 +8,14 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
-from bot.state import OWN_STYLE_MODES, PRESET_STRENGTHS, QUALITIES, STRENGTHS, Settings
+from bot.state import OWN_STYLE_MODES, PRESET_STRENGTHS, QUALITIES, STRENGTHS, SavedStyle, Settings
 
 ALL = "*all"            # every preset of the first page
 ALL_MORE = "*allmore"   # every preset of the "More styles" page
 OWN = "*own"
 MORE = "*more"          # show the "More styles" page
 MAIN = "*main"          # back to the first page
+MINE = "*mine"          # show the "My styles" page (the chat's saved styles)
 
 
 def content_tag(file_id: str) -> str:
@@ -32,6 +33,20 @@ class RetryNST(CallbackData, prefix="retry"):
     seed: int                 # a new start for the optimiser, so the retry is a different run
 
 
+class SaveStyle(CallbackData, prefix="save"):
+    job: int                  # the own-style job whose style image is saved (as its style vector)
+
+
+class SavedChoice(CallbackData, prefix="mine"):
+    id: int                   # a saved style of the chat
+    content: str              # as in StyleChoice
+
+
+class SavedEdit(CallbackData, prefix="mystyle"):
+    action: str               # "rename" or "delete"
+    id: int
+
+
 class SettingChoice(CallbackData, prefix="set"):
     key: str
     value: str
@@ -46,10 +61,18 @@ def in_group(styles: list[dict], group: str) -> list[dict]:
     return [s for s in styles if s.get("available") and s.get("group", "main") == group]
 
 
-def style_keyboard(styles: list[dict], content_tag: str, tx: texts.Texts, page: str = "main") -> InlineKeyboardMarkup:
-    """The first page: its presets, More styles (when there are more), All styles, My own style image. The
-    "more" page: its presets three to a row, All of these, Back."""
+def style_keyboard(styles: list[dict], content_tag: str, tx: texts.Texts, page: str = "main",
+                   saved: list[SavedStyle] = ()) -> InlineKeyboardMarkup:
+    """The first page: its presets, More styles (when there are more), My styles (when the chat saved some), All
+    styles, My own style image. The "more" page: its presets three to a row, All of these, Back. The "mine" page:
+    the chat's saved styles, Back."""
     kb = InlineKeyboardBuilder()
+    if page == "mine":
+        for s in saved:
+            kb.button(text=s.name, callback_data=SavedChoice(id=s.id, content=content_tag))
+        kb.button(text=tx.BACK, callback_data=StyleChoice(name=MAIN, content=content_tag))
+        kb.adjust(2)
+        return kb.as_markup()
     shown = in_group(styles, page)
     for s in shown:
         kb.button(text=tx.label(s), callback_data=StyleChoice(name=s["name"], content=content_tag))
@@ -61,6 +84,8 @@ def style_keyboard(styles: list[dict], content_tag: str, tx: texts.Texts, page: 
         return kb.as_markup()
     if in_group(styles, "more"):
         kb.button(text=tx.MORE_STYLES, callback_data=StyleChoice(name=MORE, content=content_tag))
+    if saved:
+        kb.button(text=tx.MY_STYLES, callback_data=StyleChoice(name=MINE, content=content_tag))
     if len(shown) > 1:
         kb.button(text=tx.ALL_STYLES, callback_data=StyleChoice(name=ALL, content=content_tag))
     kb.button(text=tx.OWN_STYLE, callback_data=StyleChoice(name=OWN, content=content_tag))
@@ -71,6 +96,22 @@ def style_keyboard(styles: list[dict], content_tag: str, tx: texts.Texts, page: 
 def retry_keyboard(content_tag: str, seed: int, tx: texts.Texts) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=tx.TRY_AGAIN, callback_data=RetryNST(content=content_tag, seed=seed))
+    return kb.as_markup()
+
+
+def save_keyboard(job_id: int, tx: texts.Texts) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=tx.BUTTON_SAVE_STYLE, callback_data=SaveStyle(job=job_id))
+    return kb.as_markup()
+
+
+def saved_styles_keyboard(saved: list[SavedStyle], tx: texts.Texts) -> InlineKeyboardMarkup:
+    """/styles' "My styles" part: rename and delete, one row per saved style."""
+    kb = InlineKeyboardBuilder()
+    for s in saved:
+        kb.button(text=tx.BUTTON_RENAME.format(name=s.name), callback_data=SavedEdit(action="rename", id=s.id))
+        kb.button(text=tx.BUTTON_DELETE, callback_data=SavedEdit(action="delete", id=s.id))
+    kb.adjust(2)
     return kb.as_markup()
 
 

@@ -6,3 +6,4 @@ ALBUM_MAX = 10                  # Telegram's limit on one media group
 DELIVERY_PATIENCE_S = 300.0     # how long a finished result waits out a Bot API outage
 FILE_CACHE_BYTES = 64 * 1024 * 1024  # checked photos kept for the job that paints them
 FILE_CACHE_TTL_S = 3600.0
+STYLE_NAME_MAX = 32             # characters in a saved style's name (a button's width)

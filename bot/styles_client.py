@@ -80,6 +80,22 @@ class StylesClient:
         """The fast model's painting (one pass); StylesError "fast_unavailable" when it is not served."""
         return await self._call("fast", content, style, options, fmt)
 
+    async def fast_vector(self, content: bytes, vector: list[float], options: dict, fmt: str) -> bytes:
+        """The fast model's painting with a saved style vector in place of the style image."""
+        return await self._call("fast", content, None, {**options, "style_vector": vector}, fmt)
+
+    async def style_vector(self, style: bytes) -> list[float]:
+        """A style image's style vector (what a saved style keeps); StylesError "fast_unavailable" too."""
+        return await self._call("style_vector", style)
+
+    async def fast_served(self) -> bool:
+        """Whether the fast model (which paints saved styles) is served now: asked each time, since the styles
+        app may be redeployed without it."""
+        try:
+            return await self._call("fast_served")
+        except Exception:  # noqa: BLE001 - the styles app cannot answer now: nothing may count on the fast model
+            return False
+
     async def nst(self, content: bytes, style: bytes, options: dict, fmt: str,
                   previews: dict | None = None) -> AsyncIterator[dict]:
         """Progress (and, when asked for, preview) events, then the result event; cancelling the consumer

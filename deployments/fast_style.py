@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from ray import serve
 
+from deployments.style_vector import STYLE_VECTOR_LENGTH
 from models.cyclegan.finishing import finish
 from models.device import prepare_torch
 from models.images import encode_image
@@ -22,7 +23,10 @@ class FastStyle:
         self.device = prepare_torch(device)
         self.model = load_fast(WeightsStore(), self.device)
         warm = torch.rand(3, 64, 64)
-        self.model.paint(warm, self.model.style_vector(warm))  # first-call allocations before traffic arrives
+        vector = self.model.style_vector(warm)
+        self.model.paint(warm, vector)  # first-call allocations before traffic arrives
+        if vector.numel() != STYLE_VECTOR_LENGTH:  # callers check the vectors they send against this length
+            raise ValueError(f"the style predictor makes {vector.numel()} numbers, not {STYLE_VECTOR_LENGTH}")
         self.batch_sizes: list[int] = []
 
     def reconfigure(self, config: dict) -> None:
@@ -32,8 +36,13 @@ class FastStyle:
     async def stylize(self, content: np.ndarray, style: np.ndarray, fmt: str = "JPEG", strength: float = 1.0,
                       keep_colors: bool = False) -> bytes:
         """Decoded (H, W, 3) uint8 photo and style image in, `fmt` bytes of the painted photo out (the photo's
-        size). `strength` (0..1) moves the style toward the photo's own; `keep_colors` keeps the photo's colours."""
+        size). `style` may instead be a style vector (`vector`'s, as a float32 array). `strength` (0..1) moves the
+        style toward the photo's own; `keep_colors` keeps the photo's colours."""
         return await self.paint_batch(content, style, fmt, float(strength), bool(keep_colors))
+
+    async def vector(self, style: np.ndarray) -> list[float]:
+        """The style vector of a decoded (H, W, 3) uint8 style image: what `stylize` computes from it."""
+        return await asyncio.to_thread(lambda: self.model.style_vector(from_array(style)).tolist())
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
     async def paint_batch(self, contents: list[np.ndarray], styles: list[np.ndarray], fmts: list[str],
@@ -43,7 +52,8 @@ class FastStyle:
     def _run(self, contents, styles, fmts, strengths, keep_colors) -> list[bytes]:
         self.batch_sizes = (self.batch_sizes + [len(contents)])[-100:]
         photos = [from_array(a) for a in contents]
-        vectors = [self.model.style_vector(from_array(s)) for s in styles]
+        vectors = [torch.from_numpy(np.array(s, np.float32)) if s.ndim == 1 else self.model.style_vector(from_array(s))
+                   for s in styles]
         painted = self.model.paint_many(photos, vectors, strengths)
         # strength is already in the style vectors; keep-colours the same way as for presets
         return [encode_image(to_pil(finish(x, y, 1.0, k)), fmt)

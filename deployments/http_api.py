@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse
 
 from deployments.http_errors import ServiceError
 
-ROUTES = "GET /v1/styles, POST /v1/stylize/{preset}, POST /v1/nst, GET /healthz (docs: GET /docs)"
+ROUTES = ("GET /v1/styles, POST /v1/stylize/{preset}, POST /v1/nst, POST /v1/fast, POST /v1/fast/vector, GET /healthz "
+          "(docs: GET /docs)")
 
 
 class Health(BaseModel):
@@ -35,6 +36,12 @@ class Style(BaseModel):
 
 class Styles(BaseModel):
     styles: list[Style]
+
+
+class StyleVector(BaseModel):
+    vector: list[float] = Field(description="the style image's style vector: send it to POST /v1/fast as "
+                                            "`style_vector` (a JSON list) in place of the image")
+    length: int = Field(description="how many numbers the vector has", examples=[100])
 
 
 class ErrorBody(BaseModel):

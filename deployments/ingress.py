@@ -14,6 +14,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import numpy as np
 from fastapi import Query
 from ray import serve
 from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
@@ -25,10 +26,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from PIL import Image
 
-from deployments.http_api import ERRORS, Health, Styles, api
+from deployments.http_api import ERRORS, Health, Styles, StyleVector, api
 from deployments.http_body import read_capped
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error, replica_lost
 from deployments.metrics import Measured, rejections
+from deployments.style_vector import STYLE_VECTOR_LENGTH, one_style
 from models import paths
 from models.contact_sheet import contact_sheet
 from models.images import ImageError, ImageLimits, decode_image, encode_image, shrink
@@ -61,13 +63,19 @@ REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavail
 LOST_REPLICA_RETRIES = 2
 SHEET_TILE = 128  # px, each style's picture on the styles contact sheet
 FAST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["content", "style"],
+    "type": "object", "required": ["content"],
     "properties": {"content": {"type": "string", "format": "binary", "description": "the photo"},
-                   "style": {"type": "string", "format": "binary", "description": "the style image"},
+                   "style": {"type": "string", "format": "binary",
+                             "description": "the style image (or send `style_vector`)"},
+                   "style_vector": {"type": "string", "description": "instead of `style`: a JSON list of "
+                                    f"{STYLE_VECTOR_LENGTH} numbers, as POST /v1/fast/vector returns"},
                    "size": {"type": "integer", "description": "long side of the result in pixels"},
                    "strength": {"type": "number", "description": "0 = the photo's own style, 1 = the style image's"},
                    "keep_colors": {"type": "boolean", "description": "keep the photo's colours"},
                    "options": {"type": "string", "description": "the same options as one JSON object"}}}}}}}
+VECTOR_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["style"],
+    "properties": {"style": {"type": "string", "format": "binary", "description": "the style image"}}}}}}}
 FAST_STYLE_SIDE = 512  # px: a style image is shrunk to this before the ingress sends it (the model sees 256)
 
 
@@ -288,18 +296,41 @@ class StylesIngress:
                 raise busy("painting service")
             return done
 
-    async def fast(self, content: bytes, style: bytes, options: dict | None = None, fmt: str = "JPEG") -> bytes:
+    def fast_served(self) -> bool:
+        """Whether the fast model is served: own style images in one pass, style vectors (saved styles)."""
+        return self.fast_handle is not None
+
+    def _fast(self) -> DeploymentHandle:
+        if self.fast_handle is None:
+            raise UnknownStyle("fast_unavailable", "The quick own-style painter is unavailable right now.")
+        return self.fast_handle
+
+    async def fast(self, content: bytes, style: bytes | None, options: dict | None = None,
+                   fmt: str = "JPEG") -> bytes:
         """Paint `content` in the style of `style` in one pass (the fast arbitrary-style model); options: size,
-        strength (0..1), keep_colors. Raises ServiceError for bad input or overload."""
+        strength (0..1), keep_colors, and `style_vector` (a list from `style_vector`, or its JSON) in place of
+        `style` (None then). Raises ServiceError for bad input or overload."""
         with Measured("fast"):
-            if self.fast_handle is None:
-                raise UnknownStyle("fast_unavailable", "The quick own-style painter is unavailable right now.")
-            opts = parse_fast_options(options or {})
+            fast = self._fast()
+            options = dict(options or {})
+            vector = one_style(style, options.pop("style_vector", None))
+            opts = parse_fast_options(options)
             c = to_array(await self._decode(content, self._preset_side(opts.get("size"))))
-            s = to_array(await self._decode(style, FAST_STYLE_SIDE))
+            if vector is None:
+                s = to_array(await self._decode(style, FAST_STYLE_SIDE))
+            else:
+                s = np.asarray(vector, np.float32)
             return await self._one_pass(
                 "fast", "fast style", "quick painter",
-                lambda: self.fast_handle.stylize.remote(c, s, fmt, opts["strength"], opts["keep_colors"]))
+                lambda: fast.stylize.remote(c, s, fmt, opts["strength"], opts["keep_colors"]))
+
+    async def style_vector(self, style: bytes) -> list[float]:
+        """The style vector of a style image (STYLE_VECTOR_LENGTH numbers): `fast` paints the same with it as with
+        the image. Raises ServiceError for a bad image, overload, or "fast_unavailable"."""
+        with Measured("vector"):
+            fast = self._fast()
+            s = to_array(await self._decode(style, FAST_STYLE_SIDE))
+            return await self._one_pass("fast", "style vector", "quick painter", lambda: fast.vector.remote(s))
 
     async def nst(self, content: bytes, style: bytes, options: dict | None = None,
                   fmt: str = "JPEG", previews: dict | None = None) -> AsyncIterator[dict]:
@@ -388,27 +419,38 @@ class StylesIngress:
     @api.post("/v1/fast", response_class=Response, openapi_extra=FAST_BODY, responses=IMAGE_OUT,
               summary="Repaint a photo in the style of your own image in one pass (about a second on a CPU)")
     async def http_fast(self, request: Request) -> Response:
-        files, options = await self._two_images(request)
+        files, options = await self._two_images(request, ("content",), ("style",))
         fmt = wanted_format(request)
-        return Response(await self.fast(files["content"], files["style"], options, fmt), media_type=MEDIA[fmt])
+        return Response(await self.fast(files["content"], files.get("style"), options, fmt), media_type=MEDIA[fmt])
 
-    async def _two_images(self, request: Request) -> tuple[dict[str, bytes], dict]:
-        """The `content` and `style` files of a multipart form, and its other fields (plus `options`, a JSON
-        object of the same fields) as options."""
+    @api.post("/v1/fast/vector", response_model=StyleVector, openapi_extra=VECTOR_BODY, responses=ERRORS,
+              summary="The style vector of a style image: keep it, and send it to POST /v1/fast as `style_vector`")
+    async def http_fast_vector(self, request: Request) -> StyleVector:
+        files, _ = await self._two_images(request, ("style",))
+        vector = await self.style_vector(files["style"])
+        return StyleVector(vector=vector, length=len(vector))
+
+    async def _two_images(self, request: Request, required: tuple[str, ...] = ("content", "style"),
+                          optional: tuple[str, ...] = ()) -> tuple[dict[str, bytes], dict]:
+        """The `required` (and present `optional`) image files of a multipart form, and its other fields (plus
+        `options`, a JSON object of the same fields) as options."""
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            raise BadInput("bad_request", "Send multipart/form-data with `content` and `style` image files.", 400)
+            names = " and ".join(f"`{n}`" for n in required)
+            raise BadInput("bad_request", f"Send multipart/form-data with {names} image files.", 400)
         try:
             form = await request.form(max_part_size=self.limits.max_bytes)
         except (MultiPartException, HTTPException) as e:  # broken multipart, thousands of fields, a huge part
             detail = getattr(e, "message", None) or getattr(e, "detail", "")
             raise BadInput("bad_request", f"The multipart form could not be read: {detail}", 400) from None
         files = {}
-        for name in ("content", "style"):
+        for name in (*required, *optional):
             part = form.get(name)
+            if part is None and name in optional:
+                continue
             if part is None or not hasattr(part, "read"):
                 raise BadInput("bad_request", f"The `{name}` image file is missing.", 400)
             files[name] = await part.read()
-        options = {k: v for k, v in form.items() if k not in ("content", "style", "stream")}
+        options = {k: v for k, v in form.items() if k not in (*required, *optional, "stream")}
         if "options" in options:
             try:
                 extra = json.loads(options.pop("options"))

@@ -15,8 +15,9 @@ NOT_TRANSFERRED = "style_not_transferred"
 TIME_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600]
 
 requests = metrics.Counter(
-    "stylebot_requests", description="Styles requests by kind (preset, all, nst, fast) and outcome (ok, bad_input, "
-                                     "busy, not_transferred, cancelled, error).", tag_keys=("kind", "outcome"))
+    "stylebot_requests", description="Styles requests by kind (preset, all, nst, fast, vector) and outcome (ok, "
+                                     "bad_input, busy, not_transferred, cancelled, error).",
+    tag_keys=("kind", "outcome"))
 request_seconds = metrics.Histogram(
     "stylebot_request_seconds", description="Time from a styles request to its result, by kind.",
     boundaries=TIME_BUCKETS_S, tag_keys=("kind",))

@@ -14,6 +14,7 @@ from ray import serve
 
 from bot import texts
 from bot.ingress import build_bot_app
+from bot.state import SqliteStore
 from tests.conftest import deploy_styles_app, free_port, nst_answers_within, ray_logs_dir
 from tests.crafted_images import png_header_only
 from tests.fake_telegram import FakeTelegram, Updates
@@ -83,8 +84,17 @@ class Chat:
         file_id = self.fake.host_file(data, claimed_size)
         assert self.post(self.updates.document(file_id, claimed_size or len(data), mime, name)).status_code == 200
 
-    def tap(self, data: str) -> None:
-        assert self.post(self.updates.tap(data)).status_code == 200
+    def tap(self, data: str) -> str:
+        """Tap a button; returns the tap's callback query id (`answer` finds what the bot answered)."""
+        update = self.updates.tap(data)
+        assert self.post(update).status_code == 200
+        return update["callback_query"]["id"]
+
+    def answer(self, query_id: str, timeout: float = 60) -> str:
+        """The text the bot answered a tap with ("" when it answered without one)."""
+        calls = self.fake.wait_for(lambda: [c for c in self.fake.sent("answerCallbackQuery")
+                                            if c.params.get("callback_query_id") == query_id], timeout, "the answer")
+        return calls[0].params.get("text") or ""
 
     def texts(self) -> list[str]:
         return self.fake.texts(self.id)
@@ -124,6 +134,29 @@ class Chat:
 @pytest.fixture()
 def chat(bot, fake, data_dir):
     return Chat(bot, fake, data_dir)
+
+
+@pytest.fixture()
+def state(state_db):
+    """The bot's state store, opened by the test too (the file is shared)."""
+    store = SqliteStore(state_db)
+    yield store
+    store.close()
+
+
+def rows_of(call) -> list[list[tuple[str, str]]]:
+    """A sent message's inline keyboard: rows of (text, callback data)."""
+    markup = call.params.get("reply_markup") or {}
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    return [[(b["text"], b["callback_data"]) for b in row] for row in markup.get("inline_keyboard", [])]
+
+
+def buttons_of(call) -> dict[str, str]:
+    return {text: data for row in rows_of(call) for text, data in row}
+
+
+def pixels(chat, call) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(chat.fake.photo_bytes(call))).convert("RGB"), np.float32)
 
 
 def job_statuses(state_db, chat_id) -> list[str]:
@@ -328,6 +361,7 @@ def test_own_style_sends_a_quick_version_first_then_the_full_painting(chat, stat
     quick = chat.quick_photos()
     progress = next(c for c in chat.fake.sent("sendMessage", chat.id) if "Painting your photo" in c.params["text"])
     assert len(quick) == 1 and quick[0].at < progress.at < final.at   # quick first, then the optimiser's progress
+    assert texts.BUTTON_SAVE_STYLE in buttons_of(quick[0]) and texts.BUTTON_SAVE_STYLE in buttons_of(final)
     quick_img = np.asarray(Image.open(io.BytesIO(chat.fake.photo_bytes(quick[0]))).convert("RGB"), np.float32)
     final_img = np.asarray(Image.open(io.BytesIO(chat.fake.photo_bytes(final))).convert("RGB"), np.float32)
     assert quick_img.shape == final_img.shape and np.abs(quick_img - final_img).mean() > 5   # two paintings
@@ -363,15 +397,18 @@ def test_settings_choose_the_quick_version_only_or_the_full_painting_only(chat, 
     wait_statuses(state_db, chat.id, ["done", "done"])
 
 
-def test_without_the_quick_model_own_style_works_as_before(chat, state_db):
+def test_without_the_quick_model_own_style_works_as_before(chat, state_db, state):
     assert nst_free()
     deploy_styles_app(fast=False)
     try:
+        state.save_style(chat.id, "My style 1", [0.1] * 100)
         set_own_style(chat, "quick", texts.OWN_STYLE_MODE_NAMES["quick"])
         start_nst(chat)   # quick only was asked for, and there is none: the full painting, with progress
         final = chat.fake.wait_for(lambda: chat.photos(), 180, "the full painting")[0]
         assert final.params["caption"] == texts.CAPTION_NST and chat.quick_photos() == []
+        assert buttons_of(final) == {}      # no Save this style: saved styles need the quick model
         wait_statuses(state_db, chat.id, ["done"])
+        assert chat.answer(chat.tap(chat.button(texts.MY_STYLES))) == texts.MY_STYLES_UNAVAILABLE
     finally:
         deploy_styles_app()
 
@@ -488,6 +525,81 @@ def assert_previews(chat) -> None:
     assert arrays[0].shape != arrays[-1].shape or np.abs(arrays[0] - arrays[-1]).mean() > 1  # it moved on
     captions = chat.fake.sent("editMessageCaption", chat.id)
     assert captions and all("%" in c.params["caption"] for c in captions)   # progress goes on in the caption
+
+
+# -- saved styles ("My styles") ----------------------------------------------------------------------------
+def saved_style_paints_like_its_image(chat, store) -> None:
+    """An own-style result (quick only), Save this style, then My styles under the next photo paints that style
+    in one tap, as the style image painted it. `store`: the bot's state store (tests/test_bot_replicas.py runs
+    this on Redis and two replicas)."""
+    set_own_style(chat, "quick", texts.OWN_STYLE_MODE_NAMES["quick"])
+    start_own_style(chat)
+    own = chat.fake.wait_for(lambda: chat.photos(), 60, "the quick painting")[0]
+    assert own.params["caption"] == texts.CAPTION_FAST
+    save = buttons_of(own)[texts.BUTTON_SAVE_STYLE]
+    assert chat.answer(chat.tap(save)) == texts.SAVED_AS.format(name="My style 1")
+    [style] = store.saved_styles(chat.id)
+    assert style.name == "My style 1" and len(style.vector) == 100                # the vector, never the image
+    assert chat.answer(chat.tap(save)) == texts.ALREADY_SAVED.format(name="My style 1")   # a stale second tap
+    assert len(store.saved_styles(chat.id)) == 1
+    chat.send_photo()
+    chat.fake.wait_for(lambda: chat.texts().count(texts.CHOOSE_STYLE) == 2, 60, "the next photo's keyboard")
+    chat.tap(chat.button(texts.MY_STYLES))
+    page = chat.fake.wait_for(lambda: [c for c in chat.fake.sent("editMessageReplyMarkup", chat.id)
+                                       if buttons_of(c)], 30, "the My styles page")[-1]
+    assert list(buttons_of(page)) == ["My style 1", texts.BACK]
+    chat.tap(buttons_of(page)["My style 1"])
+    painted = chat.fake.wait_for(lambda: chat.photos()[1:], 60, "the saved style's painting")[0]
+    assert painted.params["caption"] == texts.CAPTION_SAVED.format(name="My style 1")
+    photo = np.asarray(Image.open(chat.data_dir / "kodim23.jpg").convert("RGB"), np.float32)
+    assert np.abs(pixels(chat, painted) - photo).mean() > 10                      # painted...
+    assert np.abs(pixels(chat, painted) - pixels(chat, own)).mean() < 2          # ...as the style image painted it
+
+
+def saved_styles_are_renamed_and_deleted_in_styles(chat, store, styles_handle) -> None:
+    """/styles' My styles part, for a chat with twelve saved styles and an own-style job (its result had the Save
+    button): a 13th is refused, a delete frees a place, Save keeps the job's style image's vector under the next
+    free name, Rename takes the next text as the name (checked). Shared with tests/test_bot_replicas.py."""
+    style_image = (chat.data_dir / "starry_night.jpg").read_bytes()
+    job = store.create_job(chat.id, "nst", chat.fake.host_file((chat.data_dir / "kodim23.jpg").read_bytes()),
+                           style_file_id=chat.fake.host_file(style_image), options={"lang": "en"})
+    assert store.move_job(job.id, "done", ("queued",))
+    for n in range(1, 13):
+        store.save_style(chat.id, f"My style {n}", [n / 100] * 100)
+    save = f"save:{job.id}"
+    assert chat.answer(chat.tap(save)) == texts.MY_STYLES_FULL.format(count=12)
+    chat.say("/styles")
+    chat.wait_text(texts.MY_STYLES_HEADER)
+    listing = next(c for c in chat.fake.sent("sendMessage", chat.id) if texts.MY_STYLES_HEADER in c.params["text"])
+    assert "\n1. My style 1\n" in listing.params["text"] and "\n12. My style 12\n" in listing.params["text"]
+    row = {r[0][0]: r for r in rows_of(listing)}
+    delete = row[texts.BUTTON_RENAME.format(name="My style 3")][1]
+    assert delete[0] == texts.BUTTON_DELETE
+    assert chat.answer(chat.tap(delete[1])) == texts.STYLE_DELETED.format(name="My style 3")
+    chat.fake.wait_for(lambda: any("\n3. My style 4\n" in c.params["text"]
+                                   for c in chat.fake.sent("editMessageText", chat.id)), 30, "the list without it")
+    assert chat.answer(chat.tap(save)) == texts.SAVED_AS.format(name="My style 13")
+    saved = store.saved_styles(chat.id)
+    assert len(saved) == 12 and saved[-1].name == "My style 13"
+    assert np.allclose(saved[-1].vector, styles_handle.style_vector.remote(style_image).result(), atol=1e-5)
+    chat.tap(row[texts.BUTTON_RENAME.format(name="My style 1")][0][1])
+    chat.wait_text(texts.ASK_STYLE_NAME.format(name="My style 1", max=32))
+    chat.say("x" * 33)
+    chat.wait_text(texts.BAD_STYLE_NAME.format(max=32))
+    chat.say("  Starry \n swirls ")
+    chat.wait_text(texts.STYLE_RENAMED.format(name="Starry swirls"))
+    assert [s.name for s in store.saved_styles(chat.id)][:2] == ["Starry swirls", "My style 2"]
+    chat.say("/styles")
+    chat.fake.wait_for(lambda: sum(texts.MY_STYLES_HEADER in t for t in chat.texts()) == 2, 60, "the new list")
+    assert "\n1. Starry swirls\n" in [t for t in chat.texts() if texts.MY_STYLES_HEADER in t][-1]
+
+
+def test_a_saved_style_paints_the_next_photo_in_one_tap(chat, state):
+    saved_style_paints_like_its_image(chat, state)
+
+
+def test_saved_styles_are_renamed_and_deleted_in_styles(chat, state, styles_app):
+    saved_styles_are_renamed_and_deleted_in_styles(chat, state, styles_app["handle"])
 
 
 def start_own_style(chat) -> None:

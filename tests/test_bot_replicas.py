@@ -14,7 +14,9 @@ from bot import texts
 from bot.ingress import build_bot_app
 from tests.conftest import free_port, nst_answers_within
 from tests.fake_telegram import FakeTelegram
-from tests.test_bot_e2e import SECRET, TOKEN, Chat, bot_env, start_nst
+from bot.state.redis_store import RedisStore
+from tests.test_bot_e2e import (SECRET, TOKEN, Chat, bot_env, saved_style_paints_like_its_image,
+                                saved_styles_are_renamed_and_deleted_in_styles, start_nst)
 
 pytestmark = pytest.mark.serve
 APP, PREFIX, LEASE_S = "bot-replicas", "/telegram-replicas", 3
@@ -48,6 +50,14 @@ def bot(styles_app, fake, redis_server, tmp_path_factory):
 @pytest.fixture()
 def chat(bot, fake, data_dir):
     return Chat(bot, fake, data_dir, prefix=PREFIX)
+
+
+@pytest.fixture()
+def state(redis_server):
+    """The replicas' state store (their key prefix), opened by the test too."""
+    store = RedisStore.from_url(redis_server.url)
+    yield store
+    store.close()
 
 
 def jobs_of(keys, chat_id: int) -> list[dict]:
@@ -102,3 +112,11 @@ def test_a_job_of_a_replica_that_dies_is_finished_by_another_and_delivered_once(
     assert jobs_of(keys, chat.id)[-1]["status"] == "done"
     assert any(texts.RESTARTED_RESUMING in t for t in chat.texts())    # the person knows it started again
     assert new_owner is None or not new_owner.startswith(owner)         # released by its new runner when done
+
+
+def test_a_saved_style_is_kept_in_redis_and_paints_on_either_replica(chat, state):
+    saved_style_paints_like_its_image(chat, state)
+
+
+def test_saved_styles_in_redis_are_renamed_and_deleted_in_styles(chat, state, styles_app):
+    saved_styles_are_renamed_and_deleted_in_styles(chat, state, styles_app["handle"])

@@ -12,9 +12,10 @@ from aiogram.exceptions import TelegramForbiddenError, TelegramServerError
 
 from bot import texts
 from bot.config import BotSettings, ConfigError
-from bot.keyboards import StyleChoice, apply_setting, style_keyboard
+from bot.keyboards import SavedChoice, SavedEdit, StyleChoice, apply_setting, saved_styles_keyboard, style_keyboard
+from bot.my_styles import clean_name, default_name, renamed_style, renaming
 from bot.redact import SecretFilter
-from bot.state import Settings
+from bot.state import SavedStyle, Settings
 from bot.telegram_retry import RetryMiddleware
 from tests.conftest import free_port
 from tests.fake_telegram import FakeTelegram
@@ -67,6 +68,30 @@ def test_style_keyboard_offers_available_presets_all_styles_and_own_style():
     assert StyleChoice.unpack(buttons[0].callback_data) == StyleChoice(name="monet", content="abc123")
     one = [b.text for row in style_keyboard(STYLES[:1], "t", texts.EN).inline_keyboard for b in row]
     assert one == ["Monet", "My own style image"]                    # "All styles" of one style is pointless
+
+
+def test_saved_styles_get_a_page_of_their_own_and_rename_and_delete_buttons():
+    saved = [SavedStyle(7, 1, "My style 1", [0.0] * 100), SavedStyle(9, 1, "Sunny swirls", [0.5] * 100)]
+    main = [b for row in style_keyboard(STYLES, "abc123", texts.EN, saved=saved).inline_keyboard for b in row]
+    assert [b.text for b in main] == ["Monet", "Vintage photo", texts.MY_STYLES, "All styles", "My own style image"]
+    page = [b for row in style_keyboard(STYLES, "abc123", texts.EN, "mine", saved).inline_keyboard for b in row]
+    assert [b.text for b in page] == ["My style 1", "Sunny swirls", texts.BACK]
+    assert SavedChoice.unpack(page[1].callback_data) == SavedChoice(id=9, content="abc123")
+    edits = [b for row in saved_styles_keyboard(saved, texts.EN).inline_keyboard for b in row]
+    assert [b.text for b in edits] == ["✏️ Rename “My style 1”", "🗑 Delete", "✏️ Rename “Sunny swirls”", "🗑 Delete"]
+    assert SavedEdit.unpack(edits[3].callback_data) == SavedEdit(action="delete", id=9)
+    assert all(len(b.callback_data.encode()) <= 64 for b in main + page + edits)
+
+
+def test_saved_style_names_default_to_the_next_free_number_and_are_checked():
+    ru = texts.for_language("ru")
+    saved = [SavedStyle(1, 1, "My style 2", [0.0] * 100)]   # "My style 1" was deleted
+    assert default_name([], texts.EN) == "My style 1" and default_name([], ru) == "Мой стиль 1"
+    assert default_name(saved, texts.EN) == "My style 3"
+    assert clean_name("  Sunny \n  swirls ") == "Sunny swirls" and clean_name("x" * 32) == "x" * 32
+    assert clean_name("   ") is None and clean_name("x" * 33) is None
+    assert renamed_style(renaming(12)) == 12
+    assert renamed_style(None) is None and renamed_style("style") is None and renamed_style("rename:x") is None
 
 
 def test_settings_taps():

@@ -242,8 +242,8 @@ def test_fast_bad_options_are_json_4xx(http, data_dir, data, status, error, word
 
 
 def test_fast_without_a_style_image_or_with_a_broken_one_is_json_4xx(http, data_dir):
-    r = http.post("/v1/fast", files={"content": photo_bytes(data_dir)})
-    assert r.status_code == 400 and "`style`" in r.json()["message"]
+    r = http.post("/v1/fast", files={"content": photo_bytes(data_dir)})   # neither a style image nor a vector
+    assert r.status_code == 422 and "`style`" in r.json()["message"]
     r = http.post("/v1/fast", files={"content": photo_bytes(data_dir), "style": b"GIF89a not really"})
     assert 400 <= r.status_code < 500 and r.headers["content-type"] == "application/json"
     r = http.post("/v1/fast", content=photo_bytes(data_dir), headers={"Content-Type": "image/jpeg"})

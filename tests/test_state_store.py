@@ -155,6 +155,51 @@ def test_a_lease_has_one_holder_until_it_is_released_or_expires(store):
     assert store.acquire_lease("chat:1", "replica-a", 30)                  # b died: its lease expired
 
 
+def vector(seed: float) -> list[float]:
+    """A style vector's shape: 100 floats (with digits a JSON round trip must keep)."""
+    return [seed + i / 7 for i in range(100)]
+
+
+def test_saved_styles_are_listed_in_order_renamed_deleted_and_kept_per_chat(store):
+    first, second = store.save_style(1, "My style 1", vector(0.1)), store.save_style(1, "My style 2", vector(-2.5))
+    assert (first.name, first.chat_id, first.vector) == ("My style 1", 1, vector(0.1))
+    assert abs(first.created - time.time()) < 60 and first.id != second.id
+    other = store.save_style(2, "Theirs", vector(1.0))
+    assert [(s.id, s.name, s.vector) for s in store.saved_styles(1)] == [
+        (first.id, "My style 1", vector(0.1)), (second.id, "My style 2", vector(-2.5))]
+    assert store.saved_style(1, second.id) == second and store.saved_style(1, other.id) is None  # not this chat's
+    assert store.saved_styles(3) == []
+    assert store.rename_style(1, first.id, "Starry «ночь» <b>")
+    assert not store.rename_style(1, other.id, "mine now") and not store.delete_style(1, other.id)
+    assert store.saved_style(2, other.id).name == "Theirs"
+    assert store.delete_style(1, second.id) and not store.delete_style(1, second.id)
+    assert not store.rename_style(1, second.id, "gone")
+    assert [(s.id, s.name) for s in store.saved_styles(1)] == [(first.id, "Starry «ночь» <b>")]
+    third = store.save_style(1, "My style 3", vector(3.0))
+    assert [s.id for s in store.saved_styles(1)] == [first.id, third.id]                  # a new one comes last
+    assert [s.name for s in store.saved_styles(2)] == ["Theirs"]
+
+
+def test_a_chat_keeps_twelve_saved_styles_and_frees_a_place_when_one_is_deleted(store):
+    saved = [store.save_style(4, f"My style {n}", vector(n)) for n in range(1, 13)]
+    assert all(saved) and len(store.saved_styles(4)) == 12
+    assert store.save_style(4, "My style 13", vector(13)) is None                         # the 13th
+    assert store.save_style(5, "My style 1", vector(13)) is not None                      # another chat's first
+    assert store.save_style(4, "small", vector(0), limit=3) is None
+    assert store.delete_style(4, saved[4].id)
+    assert store.save_style(4, "My style 13", vector(13)).name == "My style 13"
+    assert [s.name for s in store.saved_styles(4)][-2:] == ["My style 12", "My style 13"]
+
+
+def test_saved_styles_survive_reopening_the_store(place):
+    s = make_store(*place)
+    kept = s.save_style(6, "Kept", vector(0.25))
+    s.close()
+    again = make_store(*place)
+    assert again.saved_styles(6) == [kept]
+    again.close()
+
+
 # -- races between processes (bot replicas) ------------------------------------------------------------------
 def _race(backend: str, where: str, worker: int, rounds: int, out, barrier) -> None:
     """Claim updates 1000.., open a job in chats 1500.., then try to start every queued job: all four workers try
@@ -202,12 +247,14 @@ def test_redis_keys_share_one_hash_tag_and_finished_records_expire(redis_server)
     job = s.create_job(1, "preset", "F", preset="monet")
     s.move_job(job.id, "done", ("queued",))
     live = s.create_job(2, "preset", "F", preset="monet")
+    style = s.save_style(2, "My style 1", vector(0))
     raw = redis.Redis.from_url(redis_server.url, decode_responses=True)
     keys = raw.keys(f"*{prefix}*")
     assert keys and all(k.startswith(f"{{{prefix}}}:") for k in keys)   # one Redis Cluster slot
     assert 0 < raw.ttl(f"{{{prefix}}}:update:1") <= 2 * 24 * 3600
     assert 0 < raw.ttl(f"{{{prefix}}}:job:{job.id}") <= 30 * 24 * 3600
     assert raw.ttl(f"{{{prefix}}}:job:{live.id}") == -1                  # an active job never expires
+    assert raw.ttl(f"{{{prefix}}}:style:{style.id}") == -1               # nor does a saved style
     raw.close()
     s.close()
 

@@ -3,5 +3,5 @@ from aiogram import Router
 
 
 def all_routers() -> list[Router]:
-    from bot.handlers import choice, commands, content, fallbacks, settings
-    return [commands.router, content.router, choice.router, settings.router, fallbacks.router]
+    from bot.handlers import choice, commands, content, fallbacks, my_styles, settings
+    return [commands.router, content.router, choice.router, settings.router, my_styles.router, fallbacks.router]

@@ -1,4 +1,4 @@
-"""Taps on the style keyboard (a preset, All styles, or My own style image) and on Try again."""
+"""Taps on the style keyboard (a preset, a page, All styles, or My own style image) and on Try again."""
 from __future__ import annotations
 
 from aiogram import Router
@@ -7,7 +7,8 @@ from aiogram.types import CallbackQuery
 from bot.texts import Texts
 from bot.handlers.launch import launch
 from bot.jobs import JobRunner
-from bot.keyboards import ALL, ALL_MORE, MAIN, MORE, OWN, RetryNST, StyleChoice, content_tag, in_group, style_keyboard
+from bot.keyboards import (ALL, ALL_MORE, MAIN, MINE, MORE, OWN, RetryNST, StyleChoice, content_tag, in_group,
+                           style_keyboard)
 from bot.state import ChatState, StateStore
 from bot.styles_client import StylesClient
 
@@ -36,11 +37,8 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
         await query.answer()
         await query.bot.send_message(chat_id, tx.ASK_STYLE_IMAGE)
         return
-    if callback_data.name in (MORE, MAIN):  # turn the page: the same message, the other keyboard
-        page = "more" if callback_data.name == MORE else "main"
-        await query.answer()
-        await query.message.edit_reply_markup(
-            reply_markup=style_keyboard(await styles.catalogue(), callback_data.content, tx, page))
+    if callback_data.name in PAGES:
+        await turn_page(query, PAGES[callback_data.name], callback_data.content, store, styles, tx)
         return
     if callback_data.name in (ALL, ALL_MORE):
         group = "more" if callback_data.name == ALL_MORE else "main"
@@ -55,6 +53,20 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
     refusal = await launch(chat, "preset", store, runner, styles, tx, preset=callback_data.name)
     await query.answer(refusal or tx.WORKING_PRESET.format(label=labels[callback_data.name]),
                        show_alert=bool(refusal))
+
+
+PAGES = {MAIN: "main", MORE: "more", MINE: "mine"}
+
+
+async def turn_page(query: CallbackQuery, page: str, tag: str, store: StateStore, styles: StylesClient,
+                    tx: Texts) -> None:
+    """The same message, another page of the keyboard; saved styles only while the fast model paints them."""
+    if page == "mine" and not await styles.fast_served():
+        await query.answer(tx.MY_STYLES_UNAVAILABLE, show_alert=True)
+        return
+    await query.answer()
+    saved = store.saved_styles(query.message.chat.id)
+    await query.message.edit_reply_markup(reply_markup=style_keyboard(await styles.catalogue(), tag, tx, page, saved))
 
 
 @router.callback_query(RetryNST.filter())

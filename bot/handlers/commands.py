@@ -9,6 +9,7 @@ from aiogram.types import BufferedInputFile, Message
 
 from bot.texts import Texts
 from bot.handlers.launch import launch
+from bot.handlers.my_styles import send_saved_styles
 from bot.jobs import JobRunner
 from bot.keyboards import language_keyboard, settings_keyboard
 from bot.state import StateStore
@@ -33,7 +34,7 @@ async def help_(message: Message, tx: Texts) -> None:
 
 
 @router.message(Command("styles"))
-async def styles_(message: Message, styles: StylesClient, tx: Texts) -> None:
+async def styles_(message: Message, store: StateStore, styles: StylesClient, tx: Texts) -> None:
     catalogue = await styles.catalogue()
     if any(s.get("available") for s in catalogue):
         try:
@@ -43,6 +44,7 @@ async def styles_(message: Message, styles: StylesClient, tx: Texts) -> None:
         else:
             await message.answer_photo(BufferedInputFile(sheet, "styles.jpg"), caption=tx.STYLES_SHEET)
     await message.answer(tx.styles_list(catalogue))
+    await send_saved_styles(message, store, styles, tx)
 
 
 @router.message(Command("settings"))

@@ -52,7 +52,7 @@ async def image(message: Message, files: TelegramFiles, store: StateStore, runne
         if refusal:
             await message.answer(refusal)
         return
-    chat.content_file_id = file_id
+    chat.content_file_id, chat.awaiting = file_id, None   # a photo ends a rename the person left
     store.save_chat(chat)
-    await message.answer(tx.CHOOSE_STYLE,
-                         reply_markup=style_keyboard(await styles.catalogue(), content_tag(file_id), tx))
+    await message.answer(tx.CHOOSE_STYLE, reply_markup=style_keyboard(
+        await styles.catalogue(), content_tag(file_id), tx, saved=store.saved_styles(chat.chat_id)))

@@ -4,14 +4,15 @@ from __future__ import annotations
 from bot.texts import Texts
 from bot.jobs import JobRunner
 from bot.keyboards import in_group
-from bot.state import ChatState, StateStore
+from bot.state import ChatState, SavedStyle, StateStore
 from bot.styles_client import StylesClient
 
 
 async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunner, styles: StylesClient, tx: Texts,
-                 preset: str | None = None, seed: int | None = None, group: str = "main") -> str | None:
+                 preset: str | None = None, seed: int | None = None, group: str = "main",
+                 saved: SavedStyle | None = None) -> str | None:
     """Queue and start a job; returns a refusal to show the person, or None when it started. The job keeps the
-    person's language for what it says later."""
+    person's language for what it says later, and a saved style's vector (it may be renamed or deleted meanwhile)."""
     if chat.content_file_id is None:
         return tx.ASK_PHOTO
     s = chat.settings
@@ -21,6 +22,8 @@ async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunne
         options["presets"] = [p["name"] for p in in_group(await styles.catalogue(), group)]
         if not options["presets"]:
             return tx.NO_STYLES
+    if kind == "saved":
+        options.update(s.saved_style_options(), style_vector=saved.vector, style_name=saved.name)
     if kind == "nst":
         if chat.style_file_id is None:
             return tx.NO_STYLE_IMAGE

@@ -2,14 +2,14 @@
 bot replicas. `open_store` picks the backend from STYLEBOT_STATE_URL."""
 from __future__ import annotations
 
-from bot.state.records import (ACTIVE, OWN_STYLE_MODES, PRESET_STRENGTHS, QUALITIES, STRENGTHS, ChatState, Job,
-                                Settings)
+from bot.state.records import (ACTIVE, MAX_SAVED_STYLES, OWN_STYLE_MODES, PRESET_STRENGTHS, QUALITIES, STRENGTHS,
+                                ChatState, Job, SavedStyle, Settings)
 from bot.state.sqlite import SqliteStore
 from bot.state.store import StateStore
 from bot.state.urls import is_redis, sqlite_path
 
-__all__ = ["ACTIVE", "OWN_STYLE_MODES", "PRESET_STRENGTHS", "QUALITIES", "STRENGTHS", "ChatState", "Job", "Settings",
-           "SqliteStore", "StateStore", "open_store"]
+__all__ = ["ACTIVE", "MAX_SAVED_STYLES", "OWN_STYLE_MODES", "PRESET_STRENGTHS", "QUALITIES", "STRENGTHS", "ChatState",
+           "Job", "SavedStyle", "Settings", "SqliteStore", "StateStore", "open_store"]
 
 
 def open_store(state_url: str) -> StateStore:

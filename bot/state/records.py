@@ -18,6 +18,7 @@ STRENGTHS = (0.5, 1.0, 2.0)               # NST: a multiplier of the style weigh
 PRESET_STRENGTHS = (25, 50, 75, 100)       # presets: percent of the painting blended over the photo
 OWN_STYLE_MODES = ("both", "quick", "full")  # own style image: the quick version then the full one, or one of them
 ACTIVE = ("queued", "running", "delivering")
+MAX_SAVED_STYLES = 12                # a chat's saved styles ("My styles")
 UPDATE_RETENTION_S = 2 * 24 * 3600   # Telegram gives up retrying a webhook update long before this
 JOB_RETENTION_S = 30 * 24 * 3600
 
@@ -58,6 +59,10 @@ class Settings:
         size = self.preset_side if self.own_style == "quick" else QUALITIES[self.quality][1]
         return {"size": size, "strength": min(self.strength, 1.0), "keep_colors": self.keep_colors}
 
+    def saved_style_options(self) -> dict:
+        """A saved style paints with the fast model at the presets' size, with the own-style strength."""
+        return {"size": self.preset_side, "strength": min(self.strength, 1.0), "keep_colors": self.keep_colors}
+
     def nst_options(self) -> dict:
         _, side, steps = QUALITIES[self.quality]
         return {"size": side, "steps": steps, "strength": self.strength, "keep_colors": self.keep_colors}
@@ -68,15 +73,25 @@ class ChatState:
     chat_id: int
     content_file_id: str | None = None
     style_file_id: str | None = None
-    awaiting: str | None = None          # "style" after "My own style image"
+    awaiting: str | None = None          # "style" after "My own style image"; "rename:N" (bot/my_styles.py)
     settings: Settings = field(default_factory=Settings)
+
+
+@dataclass
+class SavedStyle:
+    """One of a chat's own styles: the style vector of an image the person sent (never the image), and a name."""
+    id: int
+    chat_id: int
+    name: str
+    vector: list[float]
+    created: float = 0.0
 
 
 @dataclass
 class Job:
     id: int
     chat_id: int
-    kind: str                            # "preset", "all", "nst" or "fast" (own style, the quick model only)
+    kind: str                            # "preset", "all", "nst" (own style image) or "saved" (a saved style)
     preset: str | None
     content_file_id: str
     style_file_id: str | None

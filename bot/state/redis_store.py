@@ -13,7 +13,8 @@ from dataclasses import asdict
 
 import redis
 
-from bot.state.records import ACTIVE, JOB_RETENTION_S, UPDATE_RETENTION_S, ChatState, Job, Settings
+from bot.state.records import (ACTIVE, JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState, Job,
+                                SavedStyle, Settings)
 from bot.state.store import StateStore
 
 _IS_ACTIVE = " or ".join(f"s == '{s}'" for s in ACTIVE)
@@ -128,6 +129,28 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], 'updated', ARGV[3])
 return 1
 """
 
+SAVE_STYLE = """
+-- KEYS: the chat's saved styles (a zset of ids), style id sequence
+-- ARGV: style key prefix, limit, chat_id, name, vector, now
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local id = redis.call('INCR', KEYS[2])
+redis.call('HSET', ARGV[1] .. id, 'id', id, 'chat_id', ARGV[3], 'name', ARGV[4], 'vector', ARGV[5], 'created', ARGV[6])
+redis.call('ZADD', KEYS[1], id, id)
+return id
+"""
+
+CHANGE_STYLE = """
+-- KEYS: style, the chat's saved styles   ARGV: chat_id, id, 'delete' or 'rename', the new name
+if redis.call('HGET', KEYS[1], 'chat_id') ~= ARGV[1] then return 0 end
+if ARGV[3] == 'delete' then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'name', ARGV[4])
+end
+return 1
+"""
+
 PRUNE_BATCH = 1000
 
 
@@ -140,7 +163,8 @@ class RedisStore(StateStore):
         self._scripts = {name: client.register_script(src) for name, src in (
             ("claim", CLAIM_UPDATE), ("finish", FINISH_UPDATE), ("prune", PRUNE), ("create", CREATE_JOB),
             ("move", MOVE_JOB), ("close", CLOSE_CHAT_JOBS), ("set_field", SET_FIELD_IF_PRESENT),
-            ("acquire", ACQUIRE_LEASE), ("release", RELEASE_LEASE))}
+            ("acquire", ACQUIRE_LEASE), ("release", RELEASE_LEASE), ("save_style", SAVE_STYLE),
+            ("change_style", CHANGE_STYLE))}
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "stylebot") -> "RedisStore":
@@ -231,6 +255,42 @@ class RedisStore(StateStore):
             if absent:
                 pipe.hdel(key, *absent)
             pipe.execute()
+
+    # -- saved styles ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _style(row: dict) -> SavedStyle | None:
+        if not row or "vector" not in row:
+            return None
+        return SavedStyle(int(row["id"]), int(row["chat_id"]), row["name"], json.loads(row["vector"]),
+                          float(row["created"]))
+
+    def save_style(self, chat_id: int, name: str, vector: list[float],
+                   limit: int = MAX_SAVED_STYLES) -> SavedStyle | None:
+        style_id = self._run("save_style", [self._key("chat", chat_id, "styles"), self._key("styles", "seq")],
+                             [self._key("style", ""), limit, chat_id, name, json.dumps(vector), time.time()])
+        return self.saved_style(chat_id, style_id) if style_id else None
+
+    def saved_styles(self, chat_id: int) -> list[SavedStyle]:
+        ids = self.r.zrange(self._key("chat", chat_id, "styles"), 0, -1)
+        with self.r.pipeline(transaction=False) as pipe:
+            for style_id in ids:
+                pipe.hgetall(self._key("style", style_id))
+            rows = pipe.execute()
+        return [s for s in map(self._style, rows) if s and s.chat_id == chat_id]
+
+    def saved_style(self, chat_id: int, style_id: int) -> SavedStyle | None:
+        style = self._style(self.r.hgetall(self._key("style", style_id)))
+        return style if style and style.chat_id == chat_id else None
+
+    def rename_style(self, chat_id: int, style_id: int, name: str) -> bool:
+        return self._change_style(chat_id, style_id, "rename", name)
+
+    def delete_style(self, chat_id: int, style_id: int) -> bool:
+        return self._change_style(chat_id, style_id, "delete")
+
+    def _change_style(self, chat_id: int, style_id: int, action: str, name: str = "") -> bool:
+        return self._run("change_style", [self._key("style", style_id), self._key("chat", chat_id, "styles")],
+                         [chat_id, style_id, action, name]) == 1
 
     # -- jobs ------------------------------------------------------------------------------------------------
     @staticmethod

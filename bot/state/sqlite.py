@@ -8,7 +8,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.state.records import ACTIVE, JOB_RETENTION_S, UPDATE_RETENTION_S, ChatState, Job, Settings
+from bot.state.records import (ACTIVE, JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState, Job,
+                                SavedStyle, Settings)
 from bot.state.store import StateStore
 
 SCHEMA = """
@@ -23,6 +24,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     progress_message_id INTEGER, reason TEXT, created REAL NOT NULL, updated REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS jobs_by_chat ON jobs (chat_id, status);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id INTEGER NOT NULL, name TEXT NOT NULL, vector TEXT NOT NULL,
+    created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS styles_by_chat ON styles (chat_id, id);
 """
 
 
@@ -105,6 +110,42 @@ class SqliteStore(StateStore):
                   "awaiting = excluded.awaiting, settings = excluded.settings, updated = excluded.updated",
                   (state.chat_id, state.content_file_id, state.style_file_id, state.awaiting,
                    json.dumps(asdict(state.settings)), time.time()))
+
+    # -- saved styles ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _style(row: sqlite3.Row) -> SavedStyle:
+        return SavedStyle(row["id"], row["chat_id"], row["name"], json.loads(row["vector"]), row["created"])
+
+    def save_style(self, chat_id: int, name: str, vector: list[float],
+                   limit: int = MAX_SAVED_STYLES) -> SavedStyle | None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                (count,) = self._db.execute("SELECT COUNT(*) FROM styles WHERE chat_id = ?", (chat_id,)).fetchone()
+                cur = None
+                if count < limit:
+                    cur = self._db.execute("INSERT INTO styles (chat_id, name, vector, created) VALUES (?, ?, ?, ?)",
+                                           (chat_id, name, json.dumps(vector), time.time()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return self.saved_style(chat_id, cur.lastrowid) if cur else None
+
+    def saved_styles(self, chat_id: int) -> list[SavedStyle]:
+        rows = self._run("SELECT * FROM styles WHERE chat_id = ? ORDER BY id", (chat_id,)).fetchall()
+        return [self._style(r) for r in rows]
+
+    def saved_style(self, chat_id: int, style_id: int) -> SavedStyle | None:
+        row = self._run("SELECT * FROM styles WHERE id = ? AND chat_id = ?", (style_id, chat_id)).fetchone()
+        return self._style(row) if row else None
+
+    def rename_style(self, chat_id: int, style_id: int, name: str) -> bool:
+        return self._run("UPDATE styles SET name = ? WHERE id = ? AND chat_id = ?",
+                         (name, style_id, chat_id)).rowcount == 1
+
+    def delete_style(self, chat_id: int, style_id: int) -> bool:
+        return self._run("DELETE FROM styles WHERE id = ? AND chat_id = ?", (style_id, chat_id)).rowcount == 1
 
     # -- jobs -----------------------------------------------------------------------------------------------
     @staticmethod

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from bot.state.records import JOB_RETENTION_S, UPDATE_RETENTION_S, ChatState, Job
+from bot.state.records import JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState, Job, SavedStyle
 
 
 class StateStore(ABC):
@@ -56,6 +56,28 @@ class StateStore(ABC):
 
     @abstractmethod
     def save_chat(self, state: ChatState) -> None: ...
+
+    # -- saved styles ("My styles"): kept until deleted, like chats -----------------------------------------------
+    @abstractmethod
+    def save_style(self, chat_id: int, name: str, vector: list[float],
+                   limit: int = MAX_SAVED_STYLES) -> SavedStyle | None:
+        """Keep a style for the chat, after its others; None when the chat has `limit` saved styles already."""
+
+    @abstractmethod
+    def saved_styles(self, chat_id: int) -> list[SavedStyle]:
+        """The chat's saved styles, oldest first."""
+
+    @abstractmethod
+    def saved_style(self, chat_id: int, style_id: int) -> SavedStyle | None:
+        """One of the chat's saved styles; None when it is gone or another chat's."""
+
+    @abstractmethod
+    def rename_style(self, chat_id: int, style_id: int, name: str) -> bool:
+        """True when the chat's style was renamed (False: gone, or another chat's)."""
+
+    @abstractmethod
+    def delete_style(self, chat_id: int, style_id: int) -> bool:
+        """True when the chat's style was deleted (False: gone already, or another chat's)."""
 
     # -- jobs ------------------------------------------------------------------------------------------------
     @abstractmethod

@@ -108,6 +108,9 @@ def test_a_group_chat_photo_and_text_get_the_usual_answers(chat):
     ("retry:abc:xyz", texts.OLD_BUTTON), ("style:monet:000000000000", texts.OLD_BUTTON),
     ("style:*own", texts.OLD_BUTTON), ("", texts.OLD_BUTTON), ("x" * 300, texts.OLD_BUTTON),
     ("retry:000000000000:1", texts.OLD_BUTTON),
+    ("save:1", texts.SAVE_TOO_OLD), ("save:abc", texts.OLD_BUTTON), ("mine:1:000000000000", texts.OLD_BUTTON),
+    ("mystyle:rename:1", texts.SAVED_STYLE_GONE), ("mystyle:delete:-5", texts.SAVED_STYLE_GONE),
+    ("mystyle:explode:1", texts.OLD_BUTTON),
 ])
 def test_forged_and_stale_taps_are_answered(chat, data, answer):
     before = len(chat.fake.sent("answerCallbackQuery"))
