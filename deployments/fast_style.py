@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from ray import serve
 
-from deployments.style_vector import STYLE_VECTOR_LENGTH
+from models.arbitrary.fixed import VECTOR_LENGTH
 from models.cyclegan.finishing import finish
 from models.device import prepare_torch
 from models.images import encode_image
@@ -25,8 +25,8 @@ class FastStyle:
         warm = torch.rand(3, 64, 64)
         vector = self.model.style_vector(warm)
         self.model.paint(warm, vector)  # first-call allocations before traffic arrives
-        if vector.numel() != STYLE_VECTOR_LENGTH:  # callers check the vectors they send against this length
-            raise ValueError(f"the style predictor makes {vector.numel()} numbers, not {STYLE_VECTOR_LENGTH}")
+        if vector.numel() != VECTOR_LENGTH:  # callers check the vectors they send against this length
+            raise ValueError(f"the style predictor makes {vector.numel()} numbers, not {VECTOR_LENGTH}")
         self.batch_sizes: list[int] = []
 
     def reconfigure(self, config: dict) -> None:

@@ -32,6 +32,7 @@ class Generator:
         warm_style = (styles[0] if styles else 0) if self.multi else None
         self.runner.run_many([torch.rand(3, 64, 64)], [warm_style] if self.multi else None)
         self.batch_sizes: list[int] = []
+        self.painting = 0   # images being painted now (stats: a caller can see a batch in progress)
 
     def reconfigure(self, config: dict) -> None:
         self.stylize_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
@@ -55,11 +56,14 @@ class Generator:
              keep_colors: list[bool], styles: list[int | str | None]) -> list[bytes]:
         self.batch_sizes = (self.batch_sizes + [len(images)])[-100:]
         tensors = [from_array(a) for a in images]
-        # same-size inputs run as one batch, whatever their styles
-        outputs = self.runner.run_many(tensors, list(styles) if self.multi else None)
+        self.painting += len(images)
+        try:  # same-size inputs run as one batch, whatever their styles
+            outputs = self.runner.run_many(tensors, list(styles) if self.multi else None)
+        finally:
+            self.painting -= len(images)
         return [encode_image(to_pil(finish(x, y, s, k)), fmt)
                 for x, y, fmt, s, k in zip(tensors, outputs, fmts, strengths, keep_colors)]
 
     def stats(self) -> dict:
         return {"preset": self.preset, "device": self.device, "caption": self.caption,
-                "recent_batch_sizes": self.batch_sizes}
+                "recent_batch_sizes": self.batch_sizes, "painting": self.painting}

@@ -30,6 +30,8 @@ class Style(BaseModel):
     available: bool
     origin: str | None = Field(None, description="whose weights paint it, when available")
     caption: str = Field(description="what a result is captioned with")
+    engine: str | None = Field(None, description='what paints it, when available: "fixed style" (the arbitrary '
+                                                 'network with a fixed style vector), "generator" or "multi-style"')
     reason: str | None = Field(None, description="why it is unavailable, with the fix")
     group: str = Field("main", description='"main" (the first page, "All styles") or "more" ("More styles")')
 

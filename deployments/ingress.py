@@ -29,8 +29,9 @@ from PIL import Image
 from deployments.http_api import ERRORS, Health, Styles, StyleVector, api
 from deployments.http_body import read_capped
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error, replica_lost
-from deployments.metrics import Measured, rejections
-from deployments.style_vector import STYLE_VECTOR_LENGTH, one_style
+from deployments.metrics import Measured, rejections, retries
+from deployments.style_vector import one_style
+from models.arbitrary.fixed import VECTOR_LENGTH
 from models import paths
 from models.contact_sheet import contact_sheet
 from models.images import ImageError, ImageLimits, decode_image, encode_image, shrink
@@ -68,7 +69,7 @@ FAST_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data"
                    "style": {"type": "string", "format": "binary",
                              "description": "the style image (or send `style_vector`)"},
                    "style_vector": {"type": "string", "description": "instead of `style`: a JSON list of "
-                                    f"{STYLE_VECTOR_LENGTH} numbers, as POST /v1/fast/vector returns"},
+                                    f"{VECTOR_LENGTH} numbers, as POST /v1/fast/vector returns"},
                    "size": {"type": "integer", "description": "long side of the result in pixels"},
                    "strength": {"type": "number", "description": "0 = the photo's own style, 1 = the style image's"},
                    "keep_colors": {"type": "boolean", "description": "keep the photo's colours"},
@@ -260,6 +261,8 @@ class StylesIngress:
                     raise busy(what) from None
                 if not is_replica_lost(e):
                     raise
+                if attempt < LOST_REPLICA_RETRIES:
+                    retries.inc(tags={"target": target})
                 logger.warning("%s: the replica painting it was lost (%s); attempt %d of %d", label,
                                type(e).__name__, attempt + 1, LOST_REPLICA_RETRIES + 1)
         raise replica_lost()
@@ -325,7 +328,7 @@ class StylesIngress:
                 lambda: fast.stylize.remote(c, s, fmt, opts["strength"], opts["keep_colors"]))
 
     async def style_vector(self, style: bytes) -> list[float]:
-        """The style vector of a style image (STYLE_VECTOR_LENGTH numbers): `fast` paints the same with it as with
+        """The style vector of a style image (VECTOR_LENGTH numbers): `fast` paints the same with it as with
         the image. Raises ServiceError for a bad image, overload, or "fast_unavailable"."""
         with Measured("vector"):
             fast = self._fast()

@@ -18,6 +18,7 @@ from bot.state import SqliteStore
 from tests.conftest import deploy_styles_app, free_port, nst_answers_within, ray_logs_dir
 from tests.crafted_images import png_header_only
 from tests.fake_telegram import FakeTelegram, Updates
+from tests.prometheus import scrape, total
 
 pytestmark = pytest.mark.serve
 TOKEN = "123456789:AAFakeTokenForStylebotTests_abcdefghij"
@@ -820,21 +821,6 @@ def test_an_unreachable_bot_api_does_not_keep_the_bot_from_starting(styles_app, 
 
 
 # -- metrics ----------------------------------------------------------------------------------------------
-def scrape(url: str) -> dict[str, float]:
-    """{'name{label="v",...}': value} from a Prometheus text endpoint, only stylebot's series."""
-    series = {}
-    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
-        if line.startswith("ray_stylebot_"):
-            key, value = line.rsplit(" ", 1)
-            series[key] = float(value)
-    return series
-
-
-def total(series: dict[str, float], name: str, **labels) -> float:
-    return sum(v for k, v in series.items() if k.split("{")[0] == name
-               and all(f'{label}="{value}"' in k for label, value in labels.items()))
-
-
 def test_every_stylebot_metric_reaches_the_prometheus_endpoint(chat, styles_app):
     import asyncio
 

@@ -57,6 +57,19 @@ def test_planned_gpus_let_an_autoscaling_gpu_group_start_from_zero():
     nst, generators = app._bound_deployment.init_args[:2]
     assert nst._bound_deployment.ray_actor_options["num_gpus"] > 0
     vintage = generators["vintage"]._bound_deployment
-    assert vintage.ray_actor_options["num_gpus"] > 0 and vintage.init_args[-1] == "cuda"
+    assert vintage.ray_actor_options["num_gpus"] > 0 and vintage.init_args[4] == "cuda"
     with pytest.raises(ValueError):
         StylesAppArgs(planned_gpus=0)
+
+
+def test_every_fixed_style_shares_one_deployment_with_its_vectors():
+    from serve_app.builder import build_styles_app
+
+    app = build_styles_app({"accelerator": "cpu", "presets": ["candy", "monet", "vintage"], "nst": False,
+                            "fast": False})
+    generators = app._bound_deployment.init_args[1]
+    candy, monet = generators["candy"]._bound_deployment, generators["monet"]._bound_deployment
+    assert candy is monet and candy.name == "Generator_fast_transform"
+    assert candy.init_args[1:3] == ("fast_transform", "arbitrary") and candy.init_args[5] == ["style_monet", "style_candy"]
+    assert generators["vintage"]._bound_deployment.init_args[5] is None
+    assert app._bound_deployment.init_args[6] == {"candy": "style_candy", "monet": "style_monet"}   # preset_styles

@@ -66,7 +66,7 @@ def test_styles_and_weights_list(capsys, store):
     (["stylize", "pyproject.toml", "--style", "vintage", "-o", "x.jpg"], "not an image"),
     (["stylize", "tests/data/kodim23.jpg", "--style", "picasso", "-o", "x.jpg"], "no style 'picasso'"),
     (["stylize", "tests/data/kodim23.jpg", "--style", "vintage", "-o", "x.gif"], ".jpg, .jpeg or .png"),
-    (["stylize", "tests/data/kodim23.jpg", "--style", "monet", "-o", "x.jpg"], "stylebot weights fetch monet"),
+    (["stylize", "tests/data/kodim23.jpg", "--style", "monet", "-o", "x.jpg"], "stylebot weights fetch style_monet"),
     (["weights", "fetch", "picasso"], "not in the weights manifest"),
 ])
 def test_bad_input_gives_one_clear_line(capsys, store, args, needle, monkeypatch, tmp_path):

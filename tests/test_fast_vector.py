@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from deployments.style_vector import STYLE_VECTOR_BOUND, STYLE_VECTOR_LENGTH
+from models.arbitrary.fixed import VECTOR_BOUND as STYLE_VECTOR_BOUND, VECTOR_LENGTH as STYLE_VECTOR_LENGTH
 
 pytestmark = pytest.mark.serve
 

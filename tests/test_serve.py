@@ -58,7 +58,7 @@ def test_the_style_image_is_shipped_at_the_size_the_job_needs(content, style, si
 
 
 def test_health_and_styles(http):
-    assert http.get("/healthz").json() == {"status": "ok", "presets": ["red_fire", "starry_blue", "vangogh", "vintage"],
+    assert http.get("/healthz").json() == {"status": "ok", "presets": ["candy", "red_fire", "starry_blue", "vangogh", "vintage"],
                                            "nst": True, "fast": True}
     styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
     assert styles["vintage"]["available"] and styles["vintage"]["origin"] == "vintagify 0.1.2"
@@ -109,12 +109,34 @@ def test_the_styles_of_one_network_share_its_deployment(app, http, data_dir):
         painted[name] = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), dtype=np.float32)
     assert np.abs(painted["starry_blue"] - painted["red_fire"]).mean() > 10   # two different styles
     group = app["handle"].stylize_all.remote(photo_bytes(data_dir), "JPEG", 128, group="more").result()
-    assert sorted(group) == ["red_fire", "starry_blue"]
+    assert sorted(group) == ["candy", "red_fire", "starry_blue"]
     main = app["handle"].stylize_all.remote(photo_bytes(data_dir), "JPEG", 128).result()
     assert sorted(main) == ["vangogh", "vintage"]
     sheet = http.get("/v1/styles/sheet")
     assert sheet.status_code == 200 and sheet.headers["content-type"] == "image/jpeg"
-    assert Image.open(io.BytesIO(sheet.content)).size == (4 * 128, 128 + 18)   # four styles, one row
+    assert Image.open(io.BytesIO(sheet.content)).size == (5 * 128, 128 + 18)   # five styles, one row
+
+
+def test_a_fixed_style_preset_is_served_by_the_arbitrary_networks_deployment(app, http, data_dir, store):
+    """The catalogue's engine choice is honoured: candy is a fixed style, painted by Generator_fast_transform with
+    its shipped vector, as the engine paints it locally."""
+    from models import loading
+    from models.catalogue import Catalogue
+    from models.tensors import to_tensor
+
+    assert "Generator_fast_transform" in serve.status().applications["styles"].deployments
+    styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
+    assert styles["candy"]["engine"] == "fixed style" and styles["vangogh"]["engine"] == "generator"
+    r = http.post("/v1/stylize/candy", content=photo_bytes(data_dir), headers={"Accept": "image/png"})
+    assert r.status_code == 200, r.text
+    served = np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB"), dtype=np.float32)
+    catalogue = Catalogue.load(data_dir / "styles.yaml")
+    local = loading.load_preset(store, catalogue.status(catalogue.get("candy"), store))
+    photo = to_tensor(Image.open(io.BytesIO(photo_bytes(data_dir))).convert("RGB"))
+    expected = local(photo).permute(1, 2, 0).numpy() * 255
+    assert served.shape == expected.shape and np.abs(served - expected).mean() < 1.0
+    stats = serve.get_deployment_handle("Generator_fast_transform", "styles").stats.remote().result()
+    assert stats["preset"] == "fast_transform"
 
 
 def test_missing_weights_preset_is_404_with_the_reason(http, data_dir):

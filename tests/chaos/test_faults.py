@@ -108,10 +108,14 @@ def test_the_bot_api_down_while_the_result_is_made_delays_it_but_delivers_it_onc
 
 def test_a_preset_replica_lost_mid_request_is_retried_and_every_request_answered(styles_app, data_dir):
     """The replica painting a batch dies (a crash, an OOM kill, its node gone): the ingress sends each request of
-    the batch again, to the replica Serve starts instead, and every caller gets its picture."""
-    from tests.conftest import ray_logs_dir
+    the batch again, to the replica Serve starts instead, and every caller gets its picture; the retries are
+    counted in stylebot_retries."""
+    from ray import serve
+
+    from tests.prometheus import scrape, total
 
     photo = (data_dir / "kodim23.jpg").read_bytes()
+    before = total(scrape(styles_app["metrics_url"]), "ray_stylebot_retries_total", target="vangogh")
     answers: list[httpx.Response] = []
 
     def paint() -> None:
@@ -121,11 +125,17 @@ def test_a_preset_replica_lost_mid_request_is_retried_and_every_request_answered
     callers = [threading.Thread(target=paint) for _ in range(4)]
     for t in callers:
         t.start()
-    time.sleep(1.0)                    # the batch of four is being painted (several seconds on two cores)
+    generator = serve.get_deployment_handle("Generator_vangogh", "styles")
+    deadline = time.monotonic() + 60
+    while generator.stats.remote().result()["painting"] == 0:   # killed only while it paints
+        assert time.monotonic() < deadline, "the generator never started painting"
+        time.sleep(0.05)
     assert kill_replicas("Generator_vangogh") == 1
     for t in callers:
         t.join()
     assert [a.status_code for a in answers] == [200] * 4
     assert all(Image.open(io.BytesIO(a.content)).size == (256, 256) for a in answers)
-    logs = " ".join(f.read_text(errors="replace") for f in ray_logs_dir().glob("serve/replica_styles_StylesIngress_*"))
-    assert "preset vangogh: the replica painting it was lost" in logs
+    deadline = time.monotonic() + 90   # Ray exports custom metrics every few seconds
+    while total(scrape(styles_app["metrics_url"]), "ray_stylebot_retries_total", target="vangogh") <= before:
+        assert time.monotonic() < deadline, "the retries were never counted"
+        time.sleep(2)
