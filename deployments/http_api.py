@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from deployments.http_errors import ServiceError
+from models.error_codes import ErrorCode
 
 ROUTES = ("GET /v1/styles, POST /v1/stylize/{preset}, POST /v1/nst, POST /v1/fast, POST /v1/fast/vector, GET /healthz "
           "(docs: GET /docs)")
@@ -69,7 +70,7 @@ async def _service_error(request: Request, e: ServiceError) -> JSONResponse:
 async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
     first = e.errors()[0] if e.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-    return JSONResponse({"error": "bad_option", "message": f"{where}: {first.get('msg', 'invalid')}."},
+    return JSONResponse({"error": ErrorCode.BAD_OPTION, "message": f"{where}: {first.get('msg', 'invalid')}."},
                         status_code=422)
 
 

@@ -6,6 +6,7 @@ import json
 import math
 
 from deployments.http_errors import BadInput
+from models.error_codes import ErrorCode
 
 STYLE_VECTOR_LENGTH = 100   # the predictor's bottleneck
 # Measured over tests/data/*.jpg and flat, noise and stripe images: every component within -2.9..3.5 (the
@@ -16,7 +17,7 @@ FIELD = "style_vector"
 
 
 def bad_vector(why: str) -> BadInput:
-    return BadInput("bad_option", f"`{FIELD}` {why}. Send the `vector` that POST /v1/fast/vector returned: a JSON "
+    return BadInput(ErrorCode.BAD_OPTION, f"`{FIELD}` {why}. Send the `vector` that POST /v1/fast/vector returned: a JSON "
                                   f"list of {STYLE_VECTOR_LENGTH} numbers.", 422)
 
 
@@ -51,7 +52,7 @@ def one_style(style: bytes | None, vector) -> list[float] | None:
     """/v1/fast takes a style image or a style vector, exactly one: the parsed vector, or None for the image."""
     if (style is None) == (vector is None):
         which = "both" if style is not None else "neither"
-        raise BadInput("bad_option", f"Send exactly one of `style` (a style image file) and `{FIELD}` (a JSON list "
+        raise BadInput(ErrorCode.BAD_OPTION, f"Send exactly one of `style` (a style image file) and `{FIELD}` (a JSON list "
                                      f"of {STYLE_VECTOR_LENGTH} numbers from POST /v1/fast/vector), not {which}.",
                        422)
     return None if vector is None else parse_style_vector(vector)
