@@ -110,6 +110,9 @@ REQUEST_REFUSALS = {
     "bad_request": "That request could not be read. Send the photo again.",
     "unknown_style": "That style is no longer in the catalogue. Send the photo again to see today's styles.",
     "style_unavailable": "That style is unavailable right now. Pick another one.",
+    "not_found": "That request went nowhere. Send the photo again.",
+    "method_not_allowed": "That request went nowhere. Send the photo again.",
+    "http_error": "The painting service could not take that request. Try again in a minute.",
 }
 
 SETTINGS_TITLE = "<b>Settings</b>"

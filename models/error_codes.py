@@ -17,6 +17,9 @@ class ErrorCode(StrEnum):
     # the request
     BAD_OPTION = "bad_option"
     BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"                    # HTTP only: no such endpoint
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # HTTP only
+    HTTP_ERROR = "http_error"                  # HTTP only: any other status the web framework answers
     UNKNOWN_STYLE = "unknown_style"
     STYLE_UNAVAILABLE = "style_unavailable"
     FAST_UNAVAILABLE = "fast_unavailable"
