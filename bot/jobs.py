@@ -22,7 +22,8 @@ from bot.files import DownloadError, TelegramFiles
 from bot.keyboards import content_tag, retry_keyboard, save_keyboard
 from bot.limits import ALBUM_MAX, BUSY_RETRY_S, DELIVERY_PATIENCE_S
 from bot.state import ACTIVE, Job, StateStore
-from bot.styles_client import INTERRUPTED, StylesClient, StylesError
+from bot.styles_client import StylesClient, StylesError
+from models.error_codes import IMAGE_CODES, ErrorCode
 from bot.waiting_line import WaitingLine
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
@@ -157,7 +158,7 @@ class JobRunner:
             logger.info("chat blocked the bot; closed %d job(s)", closed)
         except StylesError as e:
             retry = None
-            if e.code in (NOT_TRANSFERRED, INTERRUPTED) and job.kind == "nst":
+            if e.code in (ErrorCode.STYLE_NOT_TRANSFERRED, ErrorCode.INTERRUPTED) and job.kind == "nst":
                 retry = retry_keyboard(content_tag(job.content_file_id), job.id, language(job))
             await self._fail(job, refusal_text(e, language(job)), e.code, retry)
         except DownloadError as e:
@@ -188,7 +189,7 @@ class JobRunner:
                 await self._paint_once(job, content)
             except StylesError as e:
                 turned_away = turned_away or started
-                if e.code != "busy" or started - turned_away > self.queue_patience_s:
+                if e.code != ErrorCode.BUSY or started - turned_away > self.queue_patience_s:
                     raise
                 retry_in = min(float(e.retry_after or BUSY_RETRY_S), self.queue_poll_s)
                 await self._wait_in_line(job, line, retry_at=time.monotonic() + retry_in)
@@ -231,7 +232,7 @@ class JobRunner:
         try:
             await paint(job, content)
         except StylesError as e:
-            if e.code != INTERRUPTED:
+            if e.code != ErrorCode.INTERRUPTED:
                 raise
             logger.warning("job %d: the replica painting it died; running it again", job.id)
             if job.progress_message_id:
@@ -365,7 +366,7 @@ class JobRunner:
             return await self.styles.fast(content, style, job.options.get("fast", {}),
                                           self._fmt(job) if only else "JPEG")
         except StylesError as e:
-            if e.code == "fast_unavailable" or (not only and e.code in ("busy", INTERRUPTED)):
+            if e.code == ErrorCode.FAST_UNAVAILABLE or (not only and e.code in (ErrorCode.BUSY, ErrorCode.INTERRUPTED)):
                 logger.info("job %d: no quick version (%s)", job.id, e.code)
                 return None
             raise
@@ -468,9 +469,6 @@ def delivery_reason(e: BaseException) -> str:
     return type(e).__name__  # network errors can quote the request: keep only the kind
 
 
-NOT_TRANSFERRED = "style_not_transferred"
-BAD_IMAGE_CODES = {"not_an_image", "unsupported_format", "unreadable_image", "image_too_large", "image_too_small",
-                   "image_too_narrow", "bad_image"}
 
 
 def language(job: Job) -> texts.Texts:
@@ -479,17 +477,14 @@ def language(job: Job) -> texts.Texts:
 
 
 def refusal_text(e: StylesError, tx: texts.Texts) -> str:
-    """What the person reads when the styles app refuses a job."""
-    if e.code == "busy":
+    """What the person reads when the styles app refuses a job: the bot's words for every ErrorCode."""
+    own = {ErrorCode.NST_UNAVAILABLE: tx.UNAVAILABLE,
+           ErrorCode.FAST_UNAVAILABLE: tx.MY_STYLES_UNAVAILABLE,  # a saved style's job (own style images fall back)
+           ErrorCode.STYLE_NOT_TRANSFERRED: tx.NST_NOT_TRANSFERRED, ErrorCode.INTERRUPTED: tx.INTERRUPTED}
+    if e.code == ErrorCode.BUSY:
         return tx.BUSY.format(seconds=e.retry_after or BUSY_RETRY_S)
-    if e.code == "nst_unavailable":
-        return tx.UNAVAILABLE
-    if e.code == "fast_unavailable":   # a saved style's job: own style images fall back to the optimiser
-        return tx.MY_STYLES_UNAVAILABLE
-    if e.code == NOT_TRANSFERRED:
-        return tx.NST_NOT_TRANSFERRED
-    if e.code == INTERRUPTED:
-        return tx.INTERRUPTED
-    if e.code in BAD_IMAGE_CODES:
+    if e.code in own:
+        return own[e.code]
+    if e.code in IMAGE_CODES:
         return tx.bad_image(e.message, e.code)
-    return e.message
+    return tx.REQUEST_REFUSALS.get(str(e.code), e.message)

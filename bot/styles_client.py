@@ -8,8 +8,8 @@ from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
 from ray.serve.exceptions import ReplicaUnavailableError
 
 from bot.limits import BUSY_RETRY_S
+from models.error_codes import ErrorCode
 
-INTERRUPTED = "interrupted"
 # The replica serving the call died (killed, crashed, its node gone): Serve starts another, so a retry can work.
 REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavailableError)
 
@@ -31,9 +31,9 @@ def as_styles_error(e: BaseException) -> StylesError | None:
     if isinstance(code, str) and isinstance(message, str):
         return StylesError(code, message, getattr(e, "retry_after", None))
     if isinstance(e, REPLICA_LOST):
-        return StylesError(INTERRUPTED, "The painting service restarted while working on your picture.")
+        return StylesError(ErrorCode.INTERRUPTED, "The painting service restarted while working on your picture.")
     if type(e).__name__ == "BackPressureError" or type(getattr(e, "cause", None)).__name__ == "BackPressureError":
-        return StylesError("busy", "The painting service is busy.", BUSY_RETRY_S)
+        return StylesError(ErrorCode.BUSY, "The painting service is busy.", BUSY_RETRY_S)
     return None
 
 

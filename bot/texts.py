@@ -103,6 +103,17 @@ INTERRUPTED = ("The painting service restarted while working on your picture, tw
 
 BAD_IMAGE = "{message} Send another photo."
 BAD_IMAGE_REASONS: dict[str, str] = {}  # English shows the styles service's own (English) explanation
+# The bot's words for the styles service's other refusals (models.error_codes.ErrorCode; busy, the unavailable
+# painters, a style that did not take and an interrupted job have their own texts above and below)
+REQUEST_REFUSALS = {
+    "bad_option": "Something in that request was out of range. Check /settings and try again.",
+    "bad_request": "That request could not be read. Send the photo again.",
+    "unknown_style": "That style is no longer in the catalogue. Send the photo again to see today's styles.",
+    "style_unavailable": "That style is unavailable right now. Pick another one.",
+    "not_found": "That request went nowhere. Send the photo again.",
+    "method_not_allowed": "That request went nowhere. Send the photo again.",
+    "http_error": "The painting service could not take that request. Try again in a minute.",
+}
 
 SETTINGS_TITLE = "<b>Settings</b>"
 SETTINGS_QUALITY = "Quality: {quality} (bigger is slower)"

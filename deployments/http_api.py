@@ -3,14 +3,19 @@ typed response models, and the rule that every error is JSON: {"error": code, "m
 validation errors, unknown routes and wrong methods included."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 
 from deployments.http_errors import ServiceError
+from models.error_codes import ErrorCode
 
 ROUTES = ("GET /v1/styles, POST /v1/stylize/{preset}, POST /v1/nst, POST /v1/fast, POST /v1/fast/vector, GET /healthz "
           "(docs: GET /docs)")
@@ -53,8 +58,22 @@ class ErrorBody(BaseModel):
 
 ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 413, 415, 422, 503)}
 
-api = FastAPI(title="stylebot styles API", version="1",
+# The interactive docs are Swagger UI served by this app from deployments/static (no CDN: they work offline);
+# ReDoc, which FastAPI also loads from a CDN, is left out.
+api = FastAPI(title="stylebot styles API", version="1", docs_url=None, redoc_url=None,
               description="Repaint photos with a preset painting style, or in the style of your own image.")
+STATIC = Path(__file__).resolve().parent / "static"
+api.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+@api.get("/docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "").rstrip("/")
+    assets = f"{root}/static/swagger-ui"
+    return get_swagger_ui_html(openapi_url=f"{root}{api.openapi_url}", title=f"{api.title}: docs",
+                               swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                               swagger_css_url=f"{assets}/swagger-ui.css",
+                               swagger_favicon_url=f"{assets}/favicon-32x32.png")
 
 
 def error_response(e: ServiceError) -> JSONResponse:
@@ -71,7 +90,7 @@ async def _service_error(request: Request, e: ServiceError) -> JSONResponse:
 async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
     first = e.errors()[0] if e.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-    return JSONResponse({"error": "bad_option", "message": f"{where}: {first.get('msg', 'invalid')}."},
+    return JSONResponse({"error": ErrorCode.BAD_OPTION, "message": f"{where}: {first.get('msg', 'invalid')}."},
                         status_code=422)
 
 
@@ -79,9 +98,9 @@ async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
 async def _http_error(request: Request, e: HTTPException) -> JSONResponse:
     path = request.url.path
     if e.status_code == 404:
-        body = {"error": "not_found", "message": f"No endpoint {path[:200]}. See {ROUTES}."}
+        body = {"error": ErrorCode.NOT_FOUND, "message": f"No endpoint {path[:200]}. See {ROUTES}."}
     elif e.status_code == 405:
-        body = {"error": "method_not_allowed", "message": f"{request.method} is not allowed on {path[:200]}."}
+        body = {"error": ErrorCode.METHOD_NOT_ALLOWED, "message": f"{request.method} is not allowed on {path[:200]}."}
     else:
-        body = {"error": f"http_{e.status_code}", "message": str(e.detail)}
+        body = {"error": ErrorCode.HTTP_ERROR, "message": f"{e.status_code}: {e.detail}"}
     return JSONResponse(body, status_code=e.status_code, headers=getattr(e, "headers", None))

@@ -38,6 +38,7 @@ from models.images import ImageError, ImageLimits, decode_image, encode_image, s
 from models.limits import MAX_SIDE, MIN_PRESET_SIDE
 from models.nst.options import MIN_SIDE, NSTOptions
 from models.tensors import fit_long_side, to_array
+from models.error_codes import ErrorCode
 
 logger = logging.getLogger("ray.serve")
 MEDIA = {"JPEG": "image/jpeg", "PNG": "image/png"}
@@ -106,12 +107,12 @@ def preset_finishing(strength, keep_colors) -> tuple[float, bool]:
     try:
         strength = float(strength)
     except (TypeError, ValueError):
-        raise BadInput("bad_option", "strength must be a number between 0 and 1.", 422) from None
+        raise BadInput(ErrorCode.BAD_OPTION, "strength must be a number between 0 and 1.", 422) from None
     if not 0.0 <= strength <= 1.0:  # also refuses NaN
-        raise BadInput("bad_option", f"strength must be between 0 and 1 (0 = the photo, 1 = the full painting), "
+        raise BadInput(ErrorCode.BAD_OPTION, f"strength must be between 0 and 1 (0 = the photo, 1 = the full painting), "
                                      f"not {strength:g}.", 422)
     if not isinstance(keep_colors, bool):
-        raise BadInput("bad_option", "keep_colors must be true or false.", 422)
+        raise BadInput(ErrorCode.BAD_OPTION, "keep_colors must be true or false.", 422)
     return strength, keep_colors
 
 
@@ -123,23 +124,23 @@ def coerce_option(key: str, value):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         return kind(value)
     except (TypeError, ValueError):
-        raise BadInput("bad_option", f"Option {key!r} must be a {kind.__name__}.", 422) from None
+        raise BadInput(ErrorCode.BAD_OPTION, f"Option {key!r} must be a {kind.__name__}.", 422) from None
 
 
 def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
     opts: dict = {}
     for key, value in raw.items():
         if key not in NST_OPTION_TYPES:
-            raise BadInput("bad_option", f"Unknown option {key!r}; known: {', '.join(NST_OPTION_TYPES)}.", 422)
+            raise BadInput(ErrorCode.BAD_OPTION, f"Unknown option {key!r}; known: {', '.join(NST_OPTION_TYPES)}.", 422)
         opts[key] = coerce_option(key, value)
     try:
         NSTOptions(**opts).validate()
     except ValueError as e:
-        raise BadInput("bad_option", f"{str(e).capitalize()}.", 422) from None
+        raise BadInput(ErrorCode.BAD_OPTION, f"{str(e).capitalize()}.", 422) from None
     if opts.get("size", NSTOptions.size) > max_size:
-        raise BadInput("bad_option", f"Size must be at most {max_size} px.", 422)
+        raise BadInput(ErrorCode.BAD_OPTION, f"Size must be at most {max_size} px.", 422)
     if opts.get("steps", NSTOptions.steps) > max_steps:
-        raise BadInput("bad_option", f"Steps must be at most {max_steps}.", 422)
+        raise BadInput(ErrorCode.BAD_OPTION, f"Steps must be at most {max_steps}.", 422)
     return opts
 
 
@@ -151,10 +152,10 @@ def parse_fast_options(raw: dict) -> dict:
     opts: dict = {}
     for key, value in raw.items():
         if key in NST_OPTION_TYPES and key not in FAST_OPTIONS:
-            raise BadInput("bad_option", f"Option {key!r} applies to /v1/nst only: the fast model paints in one "
+            raise BadInput(ErrorCode.BAD_OPTION, f"Option {key!r} applies to /v1/nst only: the fast model paints in one "
                                          f"pass. Options here: {', '.join(FAST_OPTIONS)}.", 422)
         if key not in FAST_OPTIONS:
-            raise BadInput("bad_option", f"Unknown option {key!r}; known: {', '.join(FAST_OPTIONS)}.", 422)
+            raise BadInput(ErrorCode.BAD_OPTION, f"Unknown option {key!r}; known: {', '.join(FAST_OPTIONS)}.", 422)
         # strength is checked, with its own message, with the presets' (preset_finishing)
         opts[key] = value if key == "strength" else coerce_option(key, value)
     opts["strength"], opts["keep_colors"] = preset_finishing(opts.get("strength", 1.0), opts.get("keep_colors", False))
@@ -164,7 +165,7 @@ def parse_fast_options(raw: dict) -> dict:
 async def read_body(request: Request, max_bytes: int) -> bytes:
     body = await read_capped(request, max_bytes)
     if body is None:
-        raise BadInput("image_too_large", f"The upload is over the {max_bytes // (1024 * 1024)} MB limit. "
+        raise BadInput(ErrorCode.IMAGE_TOO_LARGE, f"The upload is over the {max_bytes // (1024 * 1024)} MB limit. "
                                           "Please send a smaller image.", 413)
     return body
 
@@ -176,7 +177,7 @@ def check_shape(img, long_side: int) -> None:
     short = min(fit_long_side((h, w), long_side))
     if short < MIN_SIDE:
         ow, oh = img.info.get("original_size", img.size)
-        raise BadInput("image_too_narrow", f"The image is {ow}x{oh} pixels: too long and narrow to paint (at "
+        raise BadInput(ErrorCode.IMAGE_TOO_NARROW, f"The image is {ow}x{oh} pixels: too long and narrow to paint (at "
                                            f"{long_side} px its short side would be {short} px; at least {MIN_SIDE} "
                                            "are needed). Please crop it and send it again.", 422)
 
@@ -221,7 +222,7 @@ class StylesIngress:
 
     def _preset_side(self, size: int | None) -> int:
         if size and size < MIN_PRESET_SIDE:
-            raise BadInput("bad_option", f"size must be at least {MIN_PRESET_SIDE} px.", 422)
+            raise BadInput(ErrorCode.BAD_OPTION, f"size must be at least {MIN_PRESET_SIDE} px.", 422)
         return min(size or self.preset_max_side, self.preset_max_side)
 
     def _generator(self, preset: str) -> DeploymentHandle:
@@ -229,8 +230,8 @@ class StylesIngress:
             return self.generators[preset]
         known = {s["name"]: s for s in self.styles}
         if preset in known:
-            raise UnknownStyle("style_unavailable", f"The style {preset!r} is unavailable: {known[preset]['reason']}")
-        raise UnknownStyle("unknown_style", f"There is no style {preset!r}. Styles: {', '.join(known)}.")
+            raise UnknownStyle(ErrorCode.STYLE_UNAVAILABLE, f"The style {preset!r} is unavailable: {known[preset]['reason']}")
+        raise UnknownStyle(ErrorCode.UNKNOWN_STYLE, f"There is no style {preset!r}. Styles: {', '.join(known)}.")
 
     async def stylize(self, preset: str, image: bytes, fmt: str = "JPEG", size: int | None = None,
                       strength: float = 1.0, keep_colors: bool = False) -> bytes:
@@ -287,7 +288,7 @@ class StylesIngress:
             finishing = preset_finishing(strength, keep_colors)
             names = [n for n in self.generators if self.group_of.get(n, "main") == group]
             if not names:
-                raise UnknownStyle("unknown_style", f"No styles are available in the group {group!r}.")
+                raise UnknownStyle(ErrorCode.UNKNOWN_STYLE, f"No styles are available in the group {group!r}.")
             img = to_array(await self._decode(image, self._preset_side(size)))
             results = await asyncio.gather(*(self._paint(n, img, fmt, finishing) for n in names),
                                            return_exceptions=True)
@@ -305,7 +306,7 @@ class StylesIngress:
 
     def _fast(self) -> DeploymentHandle:
         if self.fast_handle is None:
-            raise UnknownStyle("fast_unavailable", "The quick own-style painter is unavailable right now.")
+            raise UnknownStyle(ErrorCode.FAST_UNAVAILABLE, "The quick own-style painter is unavailable right now.")
         return self.fast_handle
 
     async def fast(self, content: bytes, style: bytes | None, options: dict | None = None,
@@ -341,7 +342,7 @@ class StylesIngress:
         ({"every_s": 10, "max": 3}) also {"type": "preview", "step", "image": JPEG bytes}, the picture so far."""
         with Measured("nst") as measured:
             if self.nst_handle is None:
-                raise UnknownStyle("nst_unavailable", "Painting with your own style image is unavailable right now.")
+                raise UnknownStyle(ErrorCode.NST_UNAVAILABLE, "Painting with your own style image is unavailable right now.")
             opts = parse_nst_options(options or {}, self.nst_max_side, self.nst_max_steps)
             c = await self._decode(content, opts.get("size", NSTOptions.size))
             check_shape(c, opts.get("size", NSTOptions.size))  # NST scales small photos up to its size
@@ -439,19 +440,19 @@ class StylesIngress:
         `options`, a JSON object of the same fields) as options."""
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             names = " and ".join(f"`{n}`" for n in required)
-            raise BadInput("bad_request", f"Send multipart/form-data with {names} image files.", 400)
+            raise BadInput(ErrorCode.BAD_REQUEST, f"Send multipart/form-data with {names} image files.", 400)
         try:
             form = await request.form(max_part_size=self.limits.max_bytes)
         except (MultiPartException, HTTPException) as e:  # broken multipart, thousands of fields, a huge part
             detail = getattr(e, "message", None) or getattr(e, "detail", "")
-            raise BadInput("bad_request", f"The multipart form could not be read: {detail}", 400) from None
+            raise BadInput(ErrorCode.BAD_REQUEST, f"The multipart form could not be read: {detail}", 400) from None
         files = {}
         for name in (*required, *optional):
             part = form.get(name)
             if part is None and name in optional:
                 continue
             if part is None or not hasattr(part, "read"):
-                raise BadInput("bad_request", f"The `{name}` image file is missing.", 400)
+                raise BadInput(ErrorCode.BAD_REQUEST, f"The `{name}` image file is missing.", 400)
             files[name] = await part.read()
         options = {k: v for k, v in form.items() if k not in (*required, *optional, "stream")}
         if "options" in options:
@@ -460,7 +461,7 @@ class StylesIngress:
             except (TypeError, ValueError):
                 extra = None
             if not isinstance(extra, dict):
-                raise BadInput("bad_option", "`options` must be a JSON object.", 422)
+                raise BadInput(ErrorCode.BAD_OPTION, "`options` must be a JSON object.", 422)
             options.update(extra)
         return files, options
 

@@ -9,8 +9,8 @@ import time
 from ray.serve import metrics
 
 from deployments.http_errors import ServiceBusy, ServiceError
+from models.error_codes import ErrorCode
 
-NOT_TRANSFERRED = "style_not_transferred"
 
 TIME_BUCKETS_S = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600]
 
@@ -44,7 +44,7 @@ def outcome_of(error: BaseException | None) -> str:
     code = getattr(error, "code", None)
     if isinstance(error, ServiceBusy):
         return "busy"
-    if code == NOT_TRANSFERRED:
+    if code == ErrorCode.STYLE_NOT_TRANSFERRED:
         return "not_transferred"
     if isinstance(error, ServiceError):
         return "bad_input"

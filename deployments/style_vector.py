@@ -6,6 +6,7 @@ import json
 
 from deployments.http_errors import BadInput
 from models.arbitrary.fixed import VECTOR_LENGTH, StyleVectorError, check_vector
+from models.error_codes import ErrorCode
 
 FIELD = "style_vector"
 
@@ -25,15 +26,15 @@ def parse_style_vector(raw) -> list[float]:
 
 
 def bad_vector(why: str) -> BadInput:
-    return BadInput("bad_option", f"{why}. Send the `vector` that POST /v1/fast/vector returned: a JSON list of "
-                                  f"{VECTOR_LENGTH} numbers.", 422)
+    return BadInput(ErrorCode.BAD_OPTION, f"{why}. Send the `vector` that POST /v1/fast/vector returned: a JSON list "
+                                          f"of {VECTOR_LENGTH} numbers.", 422)
 
 
 def one_style(style: bytes | None, vector) -> list[float] | None:
     """/v1/fast takes a style image or a style vector, exactly one: the parsed vector, or None for the image."""
     if (style is None) == (vector is None):
         which = "both" if style is not None else "neither"
-        raise BadInput("bad_option", f"Send exactly one of `style` (a style image file) and `{FIELD}` (a JSON list "
-                                     f"of {VECTOR_LENGTH} numbers from POST /v1/fast/vector), not {which}.",
+        raise BadInput(ErrorCode.BAD_OPTION, f"Send exactly one of `style` (a style image file) and `{FIELD}` (a JSON "
+                                             f"list of {VECTOR_LENGTH} numbers from POST /v1/fast/vector), not {which}.",
                        422)
     return None if vector is None else parse_style_vector(vector)

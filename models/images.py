@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from models import limits
+from models.error_codes import ErrorCode
 
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF"}  # MPO: JPEGs from phone cameras
 
@@ -28,7 +29,7 @@ DEFAULT_LIMITS = ImageLimits()
 
 
 class ImageError(ValueError):
-    code = "bad_image"
+    code = ErrorCode.BAD_IMAGE
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -36,23 +37,23 @@ class ImageError(ValueError):
 
 
 class NotAnImage(ImageError):
-    code = "not_an_image"
+    code = ErrorCode.NOT_AN_IMAGE
 
 
 class UnsupportedFormat(ImageError):
-    code = "unsupported_format"
+    code = ErrorCode.UNSUPPORTED_FORMAT
 
 
 class UnreadableImage(ImageError):
-    code = "unreadable_image"
+    code = ErrorCode.UNREADABLE_IMAGE
 
 
 class ImageTooLarge(ImageError):
-    code = "image_too_large"
+    code = ErrorCode.IMAGE_TOO_LARGE
 
 
 class ImageTooSmall(ImageError):
-    code = "image_too_small"
+    code = ErrorCode.IMAGE_TOO_SMALL
 
 
 def _mb(n: int) -> str:

@@ -5,12 +5,34 @@ from pathlib import Path
 import pytest
 
 from bot import texts, texts_ru
-from bot.jobs import BAD_IMAGE_CODES
+from bot.jobs import refusal_text
+from bot.styles_client import StylesError
+from models.error_codes import IMAGE_CODES, ErrorCode
 from bot.state import Settings
 
 EN, RU = texts.names(texts), texts.names(texts_ru)
 SERVICE_REASONS = "BAD_IMAGE_REASONS"  # English shows the styles service's own English words
 CATALOGUE_WORDS = {"STYLE_LABELS", "STYLE_DESCRIPTIONS", "STYLE_ORIGINS"}  # and the catalogue's
+
+
+@pytest.mark.parametrize("code", list(ErrorCode))
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_every_error_code_has_the_bots_words_in_both_languages(code, language):
+    """A refusal reads as the bot's own words in the person's language, never the service's raw message (English
+    keeps the service's own explanation of a bad image inside the bot's sentence)."""
+    service_message = "SERVICE MESSAGE."
+    said = refusal_text(StylesError(code, service_message, 30), texts.for_language(language))
+    assert said and said != service_message
+    if language == "ru":
+        assert re.search(r"[а-яА-Я]", said) and service_message not in said, said
+
+
+def test_an_error_code_outside_the_shared_list_is_refused_by_the_service():
+    from deployments.http_errors import BadInput
+
+    with pytest.raises(ValueError):
+        BadInput("bad_optoin", "a typo")
+    assert BadInput(ErrorCode.BAD_OPTION, "m").as_dict() == {"error": "bad_option", "message": "m"}
 
 
 def test_every_text_exists_in_both_languages():
@@ -24,7 +46,7 @@ def test_format_fields_and_keys_match(name):
     assert type(en) is type(ru)
     if isinstance(en, dict):
         if name == SERVICE_REASONS:
-            assert en == {} and set(ru) == BAD_IMAGE_CODES
+            assert en == {} and set(ru) == IMAGE_CODES
             return
         if name in CATALOGUE_WORDS:
             assert en == {}

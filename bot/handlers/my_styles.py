@@ -18,6 +18,7 @@ from bot.my_styles import clean_name, default_name, renamed_style, renaming
 from bot.state import MAX_SAVED_STYLES, SavedStyle, StateStore
 from bot.styles_client import StylesClient, StylesError
 from bot.texts import Texts
+from models.error_codes import ErrorCode
 
 router = Router(name="my_styles")
 
@@ -45,7 +46,7 @@ async def save(query: CallbackQuery, callback_data: SaveStyle, store: StateStore
         await query.answer(tx.SAVE_TOO_OLD, show_alert=True)
         return
     except StylesError as e:
-        await query.answer(tx.MY_STYLES_UNAVAILABLE if e.code == "fast_unavailable" else refusal_text(e, tx),
+        await query.answer(tx.MY_STYLES_UNAVAILABLE if e.code == ErrorCode.FAST_UNAVAILABLE else refusal_text(e, tx),
                            show_alert=True)
         return
     same = next((s for s in saved if s.vector == vector), None)   # a second tap on the same result

@@ -1,0 +1,35 @@
+"""Every error code the styles service answers with: one list shared by the service (HTTP bodies, handle errors),
+its metrics and the bot, which has words for each in every language (tests/test_texts.py checks)."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    # the upload: models.images.ImageError and the ingress's own checks
+    BAD_IMAGE = "bad_image"
+    NOT_AN_IMAGE = "not_an_image"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    UNREADABLE_IMAGE = "unreadable_image"
+    IMAGE_TOO_LARGE = "image_too_large"
+    IMAGE_TOO_SMALL = "image_too_small"
+    IMAGE_TOO_NARROW = "image_too_narrow"
+    # the request
+    BAD_OPTION = "bad_option"
+    BAD_REQUEST = "bad_request"
+    NOT_FOUND = "not_found"                    # HTTP only: no such endpoint
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # HTTP only
+    HTTP_ERROR = "http_error"                  # HTTP only: any other status the web framework answers
+    UNKNOWN_STYLE = "unknown_style"
+    STYLE_UNAVAILABLE = "style_unavailable"
+    FAST_UNAVAILABLE = "fast_unavailable"
+    NST_UNAVAILABLE = "nst_unavailable"
+    # the work
+    BUSY = "busy"
+    INTERRUPTED = "interrupted"
+    STYLE_NOT_TRANSFERRED = "style_not_transferred"
+
+
+IMAGE_CODES = frozenset({ErrorCode.BAD_IMAGE, ErrorCode.NOT_AN_IMAGE, ErrorCode.UNSUPPORTED_FORMAT,
+                         ErrorCode.UNREADABLE_IMAGE, ErrorCode.IMAGE_TOO_LARGE, ErrorCode.IMAGE_TOO_SMALL,
+                         ErrorCode.IMAGE_TOO_NARROW})
