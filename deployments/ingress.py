@@ -116,15 +116,27 @@ def preset_finishing(strength, keep_colors) -> tuple[float, bool]:
     return strength, keep_colors
 
 
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def coerce_option(key: str, value):
-    """A form or JSON field's value as its option's type (a form sends "true", "0.5", "256")."""
+    """A form or JSON field's value as its option's type (a form sends "true", "0.5", "256"); anything else,
+    `keep_colors=maybe` included, is a 422 naming the field."""
     kind = NST_OPTION_TYPES[key]
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in TRUE + FALSE:
+            return word in TRUE
+        raise BadInput(ErrorCode.BAD_OPTION, f"Option {key!r} must be true or false, not {str(value)[:40]!r}.", 422)
     try:
-        if kind is bool:
-            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
-        return kind(value)
-    except (TypeError, ValueError):
+        number = kind(value)
+    except (TypeError, ValueError, OverflowError):
         raise BadInput(ErrorCode.BAD_OPTION, f"Option {key!r} must be a {kind.__name__}.", 422) from None
+    if kind is float and not math.isfinite(number):
+        raise BadInput(ErrorCode.BAD_OPTION, f"Option {key!r} must be a finite number.", 422)
+    return number
 
 
 def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
@@ -136,11 +148,11 @@ def parse_nst_options(raw: dict, max_size: int, max_steps: int) -> dict:
     try:
         NSTOptions(**opts).validate()
     except ValueError as e:
-        raise BadInput(ErrorCode.BAD_OPTION, f"{str(e).capitalize()}.", 422) from None
+        raise BadInput(ErrorCode.BAD_OPTION, f"{e}.", 422) from None
     if opts.get("size", NSTOptions.size) > max_size:
-        raise BadInput(ErrorCode.BAD_OPTION, f"Size must be at most {max_size} px.", 422)
+        raise BadInput(ErrorCode.BAD_OPTION, f"size must be at most {max_size} px.", 422)
     if opts.get("steps", NSTOptions.steps) > max_steps:
-        raise BadInput(ErrorCode.BAD_OPTION, f"Steps must be at most {max_steps}.", 422)
+        raise BadInput(ErrorCode.BAD_OPTION, f"steps must be at most {max_steps}.", 422)
     return opts
 
 
@@ -160,6 +172,14 @@ def parse_fast_options(raw: dict) -> dict:
         opts[key] = value if key == "strength" else coerce_option(key, value)
     opts["strength"], opts["keep_colors"] = preset_finishing(opts.get("strength", 1.0), opts.get("keep_colors", False))
     return opts
+
+
+def refuse_unknown_query(request: Request, known: tuple[str, ...]) -> None:
+    """A query parameter the endpoint does not take is a 422 naming it, not silently ignored."""
+    unknown = sorted(set(request.query_params) - set(known))
+    if unknown:
+        takes = f"it takes {', '.join(known)}" if known else "it takes none: send options as form fields"
+        raise BadInput(ErrorCode.BAD_OPTION, f"Unknown query parameter {unknown[0][:40]!r}; {takes}.", 422)
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -395,6 +415,7 @@ class StylesIngress:
                            strength: float = Query(1.0, description="0 = the photo, 1 = the full painting (default)"),
                            keep_colors: bool = Query(False, description="keep the photo's colours")
                            ) -> Response:
+        refuse_unknown_query(request, ("size", "strength", "keep_colors"))
         fmt = wanted_format(request)
         out = await self.stylize(preset, await read_body(request, self.limits.max_bytes), fmt, size, strength,
                                  keep_colors)
@@ -408,9 +429,12 @@ class StylesIngress:
                        stream: str | None = Query(None, description="1 or true: stream NDJSON progress events "
                                                                     "(or send Accept: application/x-ndjson)")
                        ) -> Response:
+        refuse_unknown_query(request, ("stream",))
+        if stream is not None and stream.lower() not in TRUE + FALSE:
+            raise BadInput(ErrorCode.BAD_OPTION, f"stream must be true or false, not {stream[:40]!r}.", 422)
         files, options = await self._two_images(request)
         fmt = wanted_format(request)
-        streaming = "application/x-ndjson" in request.headers.get("accept", "") or stream in ("1", "true")
+        streaming = "application/x-ndjson" in request.headers.get("accept", "") or (stream or "").lower() in TRUE
         events = self.nst(files["content"], files["style"], options, fmt)  # the handle method, called in-process
         first = await anext(events)  # surfaces bad input and overload as 4xx/503 before streaming starts
         if streaming:
@@ -423,6 +447,7 @@ class StylesIngress:
     @api.post("/v1/fast", response_class=Response, openapi_extra=FAST_BODY, responses=IMAGE_OUT,
               summary="Repaint a photo in the style of your own image in one pass (about a second on a CPU)")
     async def http_fast(self, request: Request) -> Response:
+        refuse_unknown_query(request, ())
         files, options = await self._two_images(request, ("content",), ("style",))
         fmt = wanted_format(request)
         return Response(await self.fast(files["content"], files.get("style"), options, fmt), media_type=MEDIA[fmt])
@@ -430,7 +455,11 @@ class StylesIngress:
     @api.post("/v1/fast/vector", response_model=StyleVector, openapi_extra=VECTOR_BODY, responses=ERRORS,
               summary="The style vector of a style image: keep it, and send it to POST /v1/fast as `style_vector`")
     async def http_fast_vector(self, request: Request) -> StyleVector:
-        files, _ = await self._two_images(request, ("style",))
+        refuse_unknown_query(request, ())
+        files, options = await self._two_images(request, ("style",))
+        if options:
+            raise BadInput(ErrorCode.BAD_OPTION, f"Unknown field {sorted(options)[0]!r}: this endpoint takes only "
+                                                 "the `style` image file.", 422)
         vector = await self.style_vector(files["style"])
         return StyleVector(vector=vector, length=len(vector))
 
