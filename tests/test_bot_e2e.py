@@ -742,16 +742,21 @@ def test_a_result_telegram_will_not_take_is_reported_and_the_chat_stays_usable(c
 def test_a_flooding_chat_is_told_once_and_others_are_served(bot, fake, data_dir):
     flooder, other = Chat(bot, fake, data_dir, "Flo"), Chat(bot, fake, data_dir, "Otto")
     data = (data_dir / "kodim23.jpg").read_bytes()
+    started = time.monotonic()
     for _ in range(30):
         file_id = fake.host_file(data)
         assert flooder.post(flooder.updates.photo(file_id, len(data))).status_code == 200
     other.say("/start")
     other.wait_text("Hi, Otto!")
     flooder.wait_text(texts.SLOW_DOWN)
-    fake.wait_for(lambda: sum(t == texts.CHOOSE_STYLE for t in flooder.texts()) == 12, 60, "the allowed answers")
+    fake.wait_for(lambda: sum(t == texts.CHOOSE_STYLE for t in flooder.texts()) >= 12, 60, "the allowed answers")
     time.sleep(2)
-    assert sum(t == texts.SLOW_DOWN for t in flooder.texts()) == 1
-    assert sum(t == texts.CHOOSE_STYLE for t in flooder.texts()) == 12   # the rest were dropped, not queued
+    # 12 updates per 10 s window (bot/flood.py); on a busy machine the bot's handling of the 30 posts may span more
+    # than one window, and it ended before now
+    windows = 1 + int((time.monotonic() - started) // 10)
+    allowed = sum(t == texts.CHOOSE_STYLE for t in flooder.texts())
+    assert 1 <= sum(t == texts.SLOW_DOWN for t in flooder.texts()) <= windows
+    assert 12 <= allowed <= min(12 * windows, 29), (allowed, windows)   # the rest were dropped, not queued
 
 
 # -- durability -------------------------------------------------------------------------------------------
