@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from bot import redact
 from bot.config import BotSettings
 from bot.limits import MAX_UPDATE_BYTES
+from bot.state import StoreUnavailable
 from deployments.http_body import read_capped
 
 logger = logging.getLogger("ray.serve")
@@ -66,10 +67,13 @@ class BotIngress:
             return JSONResponse({"error": "too_large", "message": "An update is at most 1 MB."}, status_code=413)
         try:
             payload = json.loads(body)
-            self.app.accept(payload)
+            await self.app.accept(payload)
         except (ValueError, TypeError, RecursionError):
             return JSONResponse({"error": "bad_update", "message": "The body is not a Telegram Update."},
                                 status_code=400)
+        except StoreUnavailable:   # not recorded: Telegram sends it again
+            return JSONResponse({"error": "store_unavailable", "message": "The update could not be recorded yet."},
+                                status_code=503, headers={"Retry-After": "5"})
         return JSONResponse({"ok": True})
 
 

@@ -4,9 +4,6 @@ stalled loop. Against the real backends: a redis-server paused with SIGSTOP and 
 process holds in an exclusive transaction."""
 import asyncio
 import inspect
-import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
@@ -16,6 +13,7 @@ from bot.state import AsyncStore, SqliteStore, StateStore, StoreUnavailable
 from bot.state.redis_store import RedisStore
 from tests.conftest import free_port
 from tests.redis_server import RedisServer
+from tests.sqlite_lock import lock_sqlite
 
 
 def test_every_method_of_the_contract_has_an_async_twin_with_the_same_parameters():
@@ -111,21 +109,10 @@ def test_a_patient_move_counts_an_attempt_that_moved_the_job_but_timed_out_as_do
     asyncio.run(scenario())
 
 
-LOCK_HOLDER = """
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-db.execute("COMMIT")
-"""
-
-
 def test_a_sqlite_file_locked_by_another_process_is_unavailable_until_the_lock_goes(tmp_path):
     path = tmp_path / "state.db"
     store = AsyncStore(SqliteStore(path), timeout_s=0.5)
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(path), "2"], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
+    holder = lock_sqlite(path, 2)
 
     async def scenario():
         started = time.monotonic()

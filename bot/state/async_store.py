@@ -4,9 +4,10 @@ another process has locked never stalls the loop, the webhook or the other chats
 reach the store raises `StoreUnavailable`.
 
 A call that timed out may still run to its end in its thread (a stalled Redis runs the command it was sent once
-it resumes; a locked SQLite file runs it once the lock goes). The store's steps are conditional, so a late one is
-harmless or detected: a late claim makes Telegram's resend a duplicate (the bot handles the pending update then),
-and a patient `move_job` checks whether an earlier attempt already moved the job.
+it resumes; a locked SQLite file runs it once the lock goes): `StoreUnavailable.late` is that call. The store's
+steps are conditional, so a late one is harmless or found: a late claim makes Telegram's resend a duplicate (the
+bot handles the pending update then), a job created late is cancelled (bot/handlers/launch.py), and a patient
+`move_job` checks whether an earlier attempt already moved the job.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from bot.state.records import JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState, Job, SavedStyle
@@ -29,7 +30,12 @@ THREADS = 8
 
 
 class StoreUnavailable(Exception):
-    """The state store did not answer in time, or could not be reached (the message names only the step)."""
+    """The state store did not answer in time, or could not be reached (the message names only the step).
+    `late`: the call, when it timed out but runs on in its thread (it may still write what it was asked to)."""
+
+    def __init__(self, message: str, late: Future | None = None):
+        super().__init__(message)
+        self.late = late
 
 
 class AsyncStore:
@@ -69,21 +75,23 @@ class AsyncStore:
         """Run `fn` in the pool; a call still waiting for a thread when the caller gives up never starts."""
         name = getattr(getattr(fn, "func", fn), "__name__", "a step")
         timeout_s = timeout_s or self.timeout_s
-        loop = asyncio.get_running_loop()
+        call = self._pool.submit(fn, *args)
         try:
-            return await asyncio.wait_for(loop.run_in_executor(self._pool, functools.partial(fn, *args)), timeout_s)
+            return await asyncio.wait_for(asyncio.wrap_future(call), timeout_s)
         except TimeoutError:
-            raise StoreUnavailable(f"the state store did not answer {name} within {timeout_s:g} s") from None
+            raise StoreUnavailable(f"the state store did not answer {name} within {timeout_s:g} s",
+                                   None if call.cancelled() else call) from None
         except self.sync.unavailable_errors as e:
             raise StoreUnavailable(f"the state store failed {name}: {type(e).__name__}") from None
 
     async def close(self) -> None:
+        """Let the calls under way (leases given back at shutdown) finish, for up to the timeout; then close."""
+        drained = asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
         try:
-            await self._once(self.sync.close)
-        except StoreUnavailable as e:
-            logger.warning("%s", e)
-        finally:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            await asyncio.wait_for(drained, self.timeout_s)
+        except TimeoutError:
+            logger.warning("the state store still had calls under way when it was closed")
+        await asyncio.to_thread(self.sync.close)
 
     # -- updates ---------------------------------------------------------------------------------------------
     async def claim_update(self, update_id: int, payload: dict, chat_id: int | None = None,
@@ -112,6 +120,17 @@ class AsyncStore:
 
     async def release_lease(self, name: str, owner: str) -> None:
         await self._call(self.sync.release_lease, name, owner)
+
+    def release_lease_soon(self, name: str, owner: str) -> None:
+        """Give a lease back without waiting for the answer (from a task's done callback); a lease the store
+        does not take back expires by itself."""
+        def given_back(future) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                logger.info("lease %s not given back: %s", name.split(":")[0], type(future.exception()).__name__)
+        try:
+            self._pool.submit(self.sync.release_lease, name, owner).add_done_callback(given_back)
+        except RuntimeError:   # the store is closed: the bot is stopping
+            pass
 
     # -- chats and saved styles ------------------------------------------------------------------------------
     async def chat(self, chat_id: int) -> ChatState:
