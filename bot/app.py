@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import Future
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -21,7 +22,7 @@ from bot.handlers.launch import JobNotRecorded, forget_unrecorded
 from bot.jobs import JobRunner
 from bot.language import LanguageMiddleware
 from bot.leases import holding, replica_name
-from bot.polling import poll
+from bot.telegram_link import connect
 from bot.replies import Replies
 from bot.state import AsyncStore, StoreUnavailable, open_store
 from bot.styles_client import StylesClient
@@ -122,7 +123,7 @@ class BotApp:
             await self.runner.adopt_orphans()
         except StoreUnavailable as e:   # taken over a third of a lease later
             logger.warning("left-behind updates and jobs wait: %s", e)
-        self._spawn(self._connect())
+        self._spawn(connect(self))
         self._spawn(self._housekeeping())
         self._spawn(self._watch_other_replicas())
 
@@ -157,27 +158,6 @@ class BotApp:
                 logger.warning("state store not pruned this hour: %s", e)
             await asyncio.sleep(every_s)
 
-    async def _connect(self, max_delay: float = 60.0) -> None:
-        delay = 1.0
-        while True:
-            try:
-                me = await self.bot.get_me()
-                if self.settings.mode == "webhook":
-                    await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
-                                               allowed_updates=self.update_types)
-                    logger.info("bot @%s: webhook set to %s", me.username, self.settings.webhook_url)
-                else:
-                    await self.bot.delete_webhook(drop_pending_updates=False)
-                    self.polling = asyncio.create_task(poll(self), name="telegram-polling")
-                    logger.info("bot @%s: polling for updates", me.username)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                logger.warning("cannot reach the Telegram Bot API (%s); retrying in %.0f s", type(e).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(max_delay, delay * 2)
-
     async def stop(self) -> None:
         if self.polling:
             self.polling.cancel()
@@ -205,6 +185,10 @@ class BotApp:
         try:   # an update past the flood limit is recorded outside its chat's queue: it is never handled
             claimed = await self.store.claim_update(update_id, payload, queue if allowed else None,
                                                     timeout_s=CLAIM_TIMEOUT_S)
+        except StoreUnavailable as e:
+            if not allowed and e.late is not None:
+                self._spawn(self._finish_late_claim(e.late, update_id))
+            raise
         finally:
             if allowed and not claimed and chat_id is not None:
                 self.flood.uncount(chat_id)
@@ -214,6 +198,12 @@ class BotApp:
             return False
         self._spawn(self._drain(queue) if allowed else self._refuse_flood(payload, chat_id, verdict is Verdict.WARN))
         return True
+
+    async def _finish_late_claim(self, late: Future, update_id: int) -> None:
+        """A refused update's claim that timed out but ran on: should it land, the update is marked handled."""
+        with contextlib.suppress(Exception):
+            if await asyncio.wrap_future(late):
+                await self.store.patient.finish_update(update_id)
 
     async def _refuse_flood(self, payload: dict, chat_id: int, warn: bool) -> None:
         try:

@@ -132,3 +132,21 @@ def test_a_job_the_store_does_not_take_in_time_is_refused_to_the_person_and_neve
                     if c.params["callback_query_id"] == tap["callback_query"]["id"]]) == 1
 
     run_bot(fake, sync, scenario, timeout_s=0.5)
+
+
+def test_an_update_past_the_flood_limit_whose_claim_lands_late_is_marked_handled_never_handled(fake, tmp_path):
+    from bot.flood import FloodGate
+
+    sync = Hanging(tmp_path / "s.db", "claim_update")
+    update = Updates(903).text("/help")
+
+    async def scenario(app):
+        app.flood = FloodGate(limit=0)                   # every update is past the limit
+        with pytest.raises(StoreUnavailable):
+            await app.accept(update)
+        sync.go.set()
+        await until(lambda: sync.last_update_id() == update["update_id"] and not sync.pending_updates(),
+                    what="the late claim marked handled")
+        assert fake.texts(903) == []
+
+    run_bot(fake, sync, scenario)

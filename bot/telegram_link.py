@@ -1,5 +1,6 @@
-"""Long polling (no public address): Telegram allows one getUpdates at a time, so with several replicas only the
-holder of the "poller" lease polls; the others stand by and take over once a dead poller's lease expires."""
+"""How updates arrive from Telegram: the webhook set (Telegram POSTs to bot/ingress.py), or long polling (no public
+address). Telegram allows one getUpdates at a time, so with several replicas only the holder of the "poller" lease
+polls; the others stand by and take over once a dead poller's lease expires."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,29 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("ray.serve.stylebot")
 POLL_TIMEOUT_S = 25
+
+
+async def connect(app: BotApp, max_delay: float = 60.0) -> None:
+    """Set the webhook, or start polling; an unreachable Bot API is tried again, 1 s later, then 2, 4 ... 60 s."""
+    delay = 1.0
+    while True:
+        try:
+            me = await app.bot.get_me()
+            if app.settings.mode == "webhook":
+                await app.bot.set_webhook(app.settings.webhook_url, secret_token=app.settings.webhook_secret,
+                                          allowed_updates=app.update_types)
+                logger.info("bot @%s: webhook set to %s", me.username, app.settings.webhook_url)
+            else:
+                await app.bot.delete_webhook(drop_pending_updates=False)
+                app.polling = asyncio.create_task(poll(app), name="telegram-polling")
+                logger.info("bot @%s: polling for updates", me.username)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            logger.warning("cannot reach the Telegram Bot API (%s); retrying in %.0f s", type(e).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(max_delay, delay * 2)
 
 
 async def poll(app: BotApp) -> None:
