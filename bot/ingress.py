@@ -1,6 +1,7 @@
 """The "bot" Serve application: the Telegram webhook endpoint (or the polling loop), in front of BotApp."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -37,9 +38,11 @@ class BotIngress:
         if self.settings.mode == "webhook" and self.settings.secret_generated:
             logger.info("TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run")
         from bot.app import BotApp
+        from bot.state import AsyncStore, open_store
         from bot.styles_client import StylesClient
 
-        self.app = BotApp(self.settings, StylesClient(serve.get_app_handle(styles_app)))
+        store = AsyncStore(await asyncio.to_thread(open_store, self.settings.state_url))   # a locked file waits there
+        self.app = BotApp(self.settings, StylesClient(serve.get_app_handle(styles_app)), store=store)
         await self.app.start()
 
     async def __del__(self):
