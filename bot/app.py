@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import Future
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -13,20 +14,23 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import Update
 
-from bot import metrics, texts
+from bot import metrics
 from bot.config import BotSettings
 from bot.flood import FloodGate, Verdict
 from bot.handlers import all_routers
+from bot.handlers.launch import JobNotRecorded, forget_unrecorded
 from bot.jobs import JobRunner
-from bot.language import LanguageMiddleware, texts_for
+from bot.language import LanguageMiddleware
 from bot.leases import holding, replica_name
-from bot.state import open_store
+from bot.telegram_link import connect
+from bot.replies import Replies
+from bot.state import AsyncStore, StoreUnavailable, open_store
 from bot.styles_client import StylesClient
 from bot.telegram_retry import RetryMiddleware
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
-POLL_TIMEOUT_S = 25
 NO_CHAT = 0  # updates without a chat (none the bot asks for; a hostile body) queue as one pseudo-chat
+CLAIM_TIMEOUT_S = 1.0  # the webhook answers within 2 s: 200 with the update recorded, else 503 (Telegram resends)
 
 
 def build_dispatcher() -> Dispatcher:
@@ -84,13 +88,14 @@ class ChatLocks:
 
 
 class BotApp:
-    def __init__(self, settings: BotSettings, styles: StylesClient, session: AiohttpSession | None = None):
+    def __init__(self, settings: BotSettings, styles: StylesClient, session: AiohttpSession | None = None,
+                 store: AsyncStore | None = None):
         self.settings = settings
         session = session or AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
         session.middleware(RetryMiddleware())
         self.bot = Bot(settings.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
         self.dp = build_dispatcher()
-        self.store = open_store(settings.state_url)
+        self.store = store or AsyncStore(open_store(settings.state_url))   # never waited on by the event loop
         self.owner = replica_name()
         caps = {"size": settings.nst_max_size, "steps": settings.nst_max_steps}
         self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v},
@@ -99,6 +104,7 @@ class BotApp:
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
         self.dp["files"] = self.runner.files
+        self.replies = Replies(self.bot, self.store)
         self.chat_locks = ChatLocks()
         self.flood = FloodGate()
         self.background: set[asyncio.Task] = set()
@@ -110,17 +116,21 @@ class BotApp:
 
     async def start(self) -> None:
         """Re-handle updates cut off by a restart, take over jobs no live replica holds, and connect to Telegram
-        in the background: an unreachable Bot API must not keep the replica (and `serve run`) from coming up."""
-        self._take_over_updates()
-        await self.runner.adopt_orphans()
-        self._spawn(self._connect())
+        in the background: an unreachable Bot API, or state store, must not keep the replica (and `serve run`)
+        from coming up."""
+        try:
+            await self._take_over_updates()
+            await self.runner.adopt_orphans()
+        except StoreUnavailable as e:   # taken over a third of a lease later
+            logger.warning("left-behind updates and jobs wait: %s", e)
+        self._spawn(connect(self))
         self._spawn(self._housekeeping())
         self._spawn(self._watch_other_replicas())
 
-    def _take_over_updates(self) -> None:
-        """Handle claimed updates nobody finished (their replica died): by chat, under each chat's lease, so a
-        live replica still working on a chat is left alone."""
-        chats = {update_chat_id(payload) for payload in self.store.pending_updates()}
+    async def _take_over_updates(self) -> None:
+        """Handle claimed updates nobody finished (their replica died, or a claim that timed out was written
+        late): by chat, under each chat's lease, so a live replica still working on a chat is left alone."""
+        chats = {update_chat_id(payload) for payload in await self.store.pending_updates()}
         for chat_id in chats:
             self._spawn(self._drain(NO_CHAT if chat_id is None else chat_id))
 
@@ -133,38 +143,20 @@ class BotApp:
                 metrics.jobs_in_flight.set(len(self.runner.tasks))  # a gauge goes stale unless set again
                 await self.runner.keep_jobs()
                 await self.runner.adopt_orphans()
-                self._take_over_updates()
+                await self._take_over_updates()
             except Exception as e:  # noqa: BLE001 - the store may be briefly unreachable; try again next round
                 logger.warning("taking over from other replicas failed: %s", type(e).__name__)
 
     async def _housekeeping(self, every_s: float = 3600.0) -> None:
         """Forget old handled updates and finished jobs, so the state store does not grow without end."""
         while True:
-            updates, jobs = self.store.prune()
-            if updates or jobs:
-                logger.info("state store: forgot %d handled updates and %d finished jobs", updates, jobs)
-            await asyncio.sleep(every_s)
-
-    async def _connect(self, max_delay: float = 60.0) -> None:
-        delay = 1.0
-        while True:
             try:
-                me = await self.bot.get_me()
-                if self.settings.mode == "webhook":
-                    await self.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_secret,
-                                               allowed_updates=self.update_types)
-                    logger.info("bot @%s: webhook set to %s", me.username, self.settings.webhook_url)
-                else:
-                    await self.bot.delete_webhook(drop_pending_updates=False)
-                    self.polling = asyncio.create_task(self._poll(), name="telegram-polling")
-                    logger.info("bot @%s: polling for updates", me.username)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                logger.warning("cannot reach the Telegram Bot API (%s); retrying in %.0f s", type(e).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(max_delay, delay * 2)
+                updates, jobs = await self.store.prune()
+                if updates or jobs:
+                    logger.info("state store: forgot %d handled updates and %d finished jobs", updates, jobs)
+            except StoreUnavailable as e:
+                logger.warning("state store not pruned this hour: %s", e)
+            await asyncio.sleep(every_s)
 
     async def stop(self) -> None:
         if self.polling:
@@ -174,39 +166,50 @@ class BotApp:
             t.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.bot.session.close()
-        self.store.close()
+        await self.store.close()
 
-    def accept(self, payload: dict) -> bool:
-        """Take one Update (webhook or polling): False for a duplicate; handling goes on in the background."""
+    async def accept(self, payload: dict) -> bool:
+        """Take one Update (webhook or polling): False for a duplicate; handling goes on in the background.
+        StoreUnavailable when it could not be recorded within CLAIM_TIMEOUT_S: the caller has Telegram send it
+        again (a claim that timed out may still be written: the resend is a duplicate, its update waits in the
+        store, and the chat's pending updates are handled here)."""
         if not isinstance(payload, dict):
             raise ValueError("an Update is a JSON object")
         update_id = payload.get("update_id")
         if not isinstance(update_id, int) or isinstance(update_id, bool) or not 0 <= update_id < 2**62:
             raise ValueError("an Update needs an integer update_id")
         chat_id = update_chat_id(payload)
-        if not self.store.claim_update(update_id, payload, NO_CHAT if chat_id is None else chat_id):
-            logger.info("update %d seen before; ignored", update_id)
-            return False
+        queue = NO_CHAT if chat_id is None else chat_id
         verdict = self.flood.check(chat_id) if chat_id is not None else Verdict.ALLOW
-        if verdict is Verdict.ALLOW:
-            self._spawn(self._drain(NO_CHAT if chat_id is None else chat_id))
-        else:
-            self._spawn(self._refuse_flood(payload, chat_id, warn=verdict is Verdict.WARN))
+        allowed, claimed = verdict is Verdict.ALLOW, False
+        try:   # an update past the flood limit is recorded outside its chat's queue: it is never handled
+            claimed = await self.store.claim_update(update_id, payload, queue if allowed else None,
+                                                    timeout_s=CLAIM_TIMEOUT_S)
+        except StoreUnavailable as e:
+            if not allowed and e.late is not None:
+                self._spawn(self._finish_late_claim(e.late, update_id))
+            raise
+        finally:
+            if allowed and not claimed and chat_id is not None:
+                self.flood.uncount(chat_id)
+        if not claimed:
+            logger.info("update %d seen before; ignored", update_id)
+            self._spawn(self._drain(queue))   # nothing to do unless its claim timed out and was written late
+            return False
+        self._spawn(self._drain(queue) if allowed else self._refuse_flood(payload, chat_id, verdict is Verdict.WARN))
         return True
 
+    async def _finish_late_claim(self, late: Future, update_id: int) -> None:
+        """A refused update's claim that timed out but ran on: should it land, the update is marked handled."""
+        with contextlib.suppress(Exception):
+            if await asyncio.wrap_future(late):
+                await self.store.patient.finish_update(update_id)
+
     async def _refuse_flood(self, payload: dict, chat_id: int, warn: bool) -> None:
-        """An update past the chat's flood limit: not handled; one "slow down" per window, taps answered."""
         try:
-            query = payload.get("callback_query")
-            tx = self._texts(payload, chat_id)
-            if isinstance(query, dict) and isinstance(query.get("id"), str):
-                await self.bot.answer_callback_query(query["id"], text=tx.SLOW_DOWN)
-            elif warn:
-                await self.bot.send_message(chat_id, tx.SLOW_DOWN)
-        except Exception as e:  # noqa: BLE001 - a refusal that cannot be sent changes nothing
-            logger.info("flood refusal not sent: %s", type(e).__name__)
+            await self.replies.flood(payload, chat_id, warn)
         finally:
-            self.store.finish_update(payload["update_id"])
+            await self.store.patient.finish_update(payload["update_id"])
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -217,83 +220,54 @@ class BotApp:
         """Handle the chat's pending updates oldest first, holding the chat's lease: with several replicas a
         chat's updates may arrive at any of them, and only the lease holder handles them, in order. A replica
         that finds the lease taken waits until the holder has handled every pending update of the chat
-        (including the one this replica received) or has died and its lease expired."""
+        (including the one this replica received) or has died and its lease expired. While the state store does
+        not answer, the chat's updates (recorded in it) wait for it."""
         async with self.chat_locks.hold(chat_id):  # one drainer per chat in this replica
             handled: set[int] = set()
+            pause_s = 0.5
             while True:
-                async with holding(self.store, f"chat:{chat_id}", self.owner, self.settings.lease_s) as held:
-                    while held and (payload := self.store.next_pending_update(chat_id)) is not None:
-                        if payload["update_id"] in handled:  # finishing it failed (store unreachable): later
-                            logger.warning("update %d could not be marked handled", payload["update_id"])
-                            return
-                        handled.add(payload["update_id"])
-                        await self._handle(payload)
-                if self.store.next_pending_update(chat_id) is None:
-                    return
-                await asyncio.sleep(0.1 if not held else 0)
+                try:
+                    if await self._drain_round(chat_id, handled):
+                        return
+                except StoreUnavailable as e:
+                    logger.warning("a chat's updates wait for the state store: %s", e)
+                    await asyncio.sleep(pause_s)
+                    pause_s = min(pause_s * 2, 5.0)
+
+    async def _drain_round(self, chat_id: int, handled: set[int]) -> bool:
+        """Handle what is pending while this replica holds the chat's lease; True when nothing is left."""
+        async with holding(self.store, f"chat:{chat_id}", self.owner, self.settings.lease_s) as held:
+            while held and (payload := await self.store.next_pending_update(chat_id)) is not None:
+                if payload["update_id"] in handled:  # finishing it failed (store unreachable): later
+                    logger.warning("update %d could not be marked handled", payload["update_id"])
+                    return True
+                handled.add(payload["update_id"])
+                await self._handle(payload)
+        if await self.store.next_pending_update(chat_id) is None:
+            return True
+        await asyncio.sleep(0.1 if not held else 0)
+        return False
 
     async def _handle(self, payload: dict) -> None:
-        """One update, then marked handled whatever happened."""
-        update_id = payload["update_id"]
+        """One update, then marked handled whatever happened (waiting for the state store if need be: an update
+        handled is not handled again). When the store fails the handler, the person is told it was not taken."""
+        update_id, chat_id = payload["update_id"], update_chat_id(payload)
         try:
             update = Update.model_validate(payload, context={"bot": self.bot})
             await self.dp.feed_update(self.bot, update)
+        except StoreUnavailable as e:
+            logger.warning("update %d: %s", update_id, e)
+            if isinstance(e, JobNotRecorded):
+                self._spawn(forget_unrecorded(self.store, e))
+            await self.replies.store_unavailable(payload, chat_id)
         except TelegramForbiddenError:
-            chat_id = update_chat_id(payload)
             if chat_id is not None:
-                self.store.close_chat_jobs(chat_id, "the person blocked the bot")
+                await self.store.patient.close_chat_jobs(chat_id, "the person blocked the bot")
         except TelegramAPIError as e:
             logger.warning("update %d: Telegram refused a reply: %s", update_id, type(e).__name__)
-            await self._answer_tap(payload)
+            await self.replies.tap_failed(payload, chat_id)
         except Exception:
             logger.exception("update %d failed", update_id)
-            await self._answer_tap(payload)
+            await self.replies.tap_failed(payload, chat_id)
         finally:
-            self.store.finish_update(update_id)
-
-    def _texts(self, payload: dict, chat_id: int | None) -> texts.Texts:
-        """The language of an update handled outside aiogram (flood refusals, failed taps)."""
-        part = next((payload[k] for k in ("message", "callback_query") if isinstance(payload.get(k), dict)), {})
-        sender = part.get("from") if isinstance(part.get("from"), dict) else {}
-        code = sender.get("language_code")
-        try:
-            return texts_for(self.store, chat_id, code if isinstance(code, str) else None)
-        except Exception:  # noqa: BLE001 - the store is unreachable: English still answers
-            return texts.for_language(None)
-
-    async def _answer_tap(self, payload: dict) -> None:
-        """A tap whose handler failed still gets an answer: otherwise the person's button keeps spinning."""
-        query = payload.get("callback_query")
-        if not isinstance(query, dict) or not isinstance(query.get("id"), str):
-            return
-        try:
-            tx = self._texts(payload, update_chat_id(payload))
-            await self.bot.answer_callback_query(query["id"], text=tx.TAP_FAILED, show_alert=True)
-        except Exception as e:  # noqa: BLE001 - answered already, or too late: nothing more to do
-            logger.info("could not answer a failed tap: %s", type(e).__name__)
-
-    async def _poll(self) -> None:
-        """Long-poll Telegram. Telegram allows one getUpdates at a time, so with several replicas only the holder
-        of the "poller" lease polls; the others stand by and take over once a dead poller's lease expires."""
-        while True:
-            async with holding(self.store, "poller", self.owner, POLL_TIMEOUT_S + 15) as held:
-                if held:
-                    await self._poll_updates()
-            await asyncio.sleep(5)
-
-    async def _poll_updates(self) -> None:
-        offset = (self.store.last_update_id() or -1) + 1 or None
-        while True:
-            try:
-                updates = await self.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT_S,
-                                                     allowed_updates=self.update_types,
-                                                     request_timeout=POLL_TIMEOUT_S + 10)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                logger.warning("getUpdates failed (%s); retrying in 5 s", type(e).__name__)
-                await asyncio.sleep(5)
-                continue
-            for u in updates:
-                offset = u.update_id + 1
-                self.accept(u.model_dump(mode="json", exclude_none=True))
+            await self.store.patient.finish_update(update_id)

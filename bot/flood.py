@@ -43,6 +43,12 @@ class FloodGate:
         self._warned_until[chat_id] = now + self.window_s
         return Verdict.WARN
 
+    def uncount(self, chat_id: int) -> None:
+        """Take back the chat's last allowed update: it was a duplicate, or the state store did not record it."""
+        seen = self._seen.get(chat_id)
+        if seen:
+            seen.pop()
+
     def _sweep(self, now: float) -> None:
         """Forget chats quiet for a whole window, so the maps hold only the chats active right now."""
         self._swept = now

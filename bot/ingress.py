@@ -1,6 +1,7 @@
 """The "bot" Serve application: the Telegram webhook endpoint (or the polling loop), in front of BotApp."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from bot import redact
 from bot.config import BotSettings
 from bot.limits import MAX_UPDATE_BYTES
+from bot.state import StoreUnavailable
 from deployments.http_body import read_capped
 
 logger = logging.getLogger("ray.serve")
@@ -36,9 +38,11 @@ class BotIngress:
         if self.settings.mode == "webhook" and self.settings.secret_generated:
             logger.info("TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run")
         from bot.app import BotApp
+        from bot.state import AsyncStore, open_store
         from bot.styles_client import StylesClient
 
-        self.app = BotApp(self.settings, StylesClient(serve.get_app_handle(styles_app)))
+        store = AsyncStore(await asyncio.to_thread(open_store, self.settings.state_url))   # a locked file waits there
+        self.app = BotApp(self.settings, StylesClient(serve.get_app_handle(styles_app)), store=store)
         await self.app.start()
 
     async def __del__(self):
@@ -66,10 +70,13 @@ class BotIngress:
             return JSONResponse({"error": "too_large", "message": "An update is at most 1 MB."}, status_code=413)
         try:
             payload = json.loads(body)
-            self.app.accept(payload)
+            await self.app.accept(payload)
         except (ValueError, TypeError, RecursionError):
             return JSONResponse({"error": "bad_update", "message": "The body is not a Telegram Update."},
                                 status_code=400)
+        except StoreUnavailable:   # not recorded: Telegram sends it again
+            return JSONResponse({"error": "store_unavailable", "message": "The update could not be recorded yet."},
+                                status_code=503, headers={"Retry-After": "5"})
         return JSONResponse({"ok": True})
 
 

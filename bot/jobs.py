@@ -21,7 +21,7 @@ from bot import metrics, texts
 from bot.files import DownloadError, TelegramFiles
 from bot.keyboards import content_tag, retry_keyboard, save_keyboard
 from bot.limits import ALBUM_MAX, BUSY_RETRY_S, DELIVERY_PATIENCE_S
-from bot.state import ACTIVE, Job, StateStore
+from bot.state import ACTIVE, AsyncStore, Job, StoreUnavailable
 from bot.styles_client import StylesClient, StylesError
 from models.error_codes import IMAGE_CODES, ErrorCode
 from bot.waiting_line import WaitingLine
@@ -31,7 +31,7 @@ Step = Callable[[], Awaitable[None]]      # one message of a delivery
 
 
 class JobRunner:
-    def __init__(self, bot: Bot, store: StateStore, styles: StylesClient, progress_interval: float = 3.0,
+    def __init__(self, bot: Bot, store: AsyncStore, styles: StylesClient, progress_interval: float = 3.0,
                  nst_caps: dict[str, int] | None = None, delivery_patience: float = DELIVERY_PATIENCE_S,
                  delivery_retry_interval: float = 10.0, files: TelegramFiles | None = None,
                  owner: str = "this-replica", lease_s: float = 30.0, preview_every_s: float = 10.0,
@@ -56,9 +56,16 @@ class JobRunner:
         self.queue_poll_s, self.queue_patience_s = queue_poll_s, queue_patience_s   # then "busy, try later"
 
     # -- control --------------------------------------------------------------------------------------------
-    def start(self, job: Job) -> bool:
-        """Run the job here; False when another live replica holds its lease (and runs it)."""
-        if job.id in self.held or not self.store.acquire_lease(f"job:{job.id}", self.owner, self.lease_s):
+    async def start(self, job: Job) -> bool:
+        """Run the job here; False when another live replica holds its lease (and runs it), or when the store
+        does not answer (`adopt_orphans` here or elsewhere starts the job a lease later)."""
+        try:
+            if job.id in self.held or not await self.store.acquire_lease(f"job:{job.id}", self.owner, self.lease_s):
+                return False
+        except StoreUnavailable as e:
+            logger.warning("job %d not started yet: %s", job.id, e)
+            return False
+        if job.id in self.held:   # started meanwhile, while the lease was asked for
             return False
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}")
         self.tasks[job.chat_id] = self.held[job.id] = task
@@ -71,17 +78,14 @@ class JobRunner:
             del self.tasks[job.chat_id]
         self.held.pop(job.id, None)
         metrics.jobs_in_flight.set(len(self.tasks))
-        try:  # ended, or stopped by a shutdown: another replica may take it over at once
-            self.store.release_lease(f"job:{job.id}", self.owner)
-        except Exception as e:  # noqa: BLE001 - the lease expires by itself
-            logger.info("job %d: lease not released: %s", job.id, type(e).__name__)
+        self.store.release_lease_soon(f"job:{job.id}", self.owner)   # another replica may take it over at once
 
     async def keep_jobs(self) -> None:
         """Renew the leases of the jobs running here; stop a job that was cancelled on another replica or whose
         lease was lost (the store was unreachable for a whole lease, and another replica took the job)."""
         for job_id, task in list(self.held.items()):
-            job = self.store.job(job_id)
-            kept = self.store.acquire_lease(f"job:{job_id}", self.owner, self.lease_s)
+            job = await self.store.job(job_id)
+            kept = await self.store.acquire_lease(f"job:{job_id}", self.owner, self.lease_s)
             if not kept or job is None or job.status not in ACTIVE:
                 logger.info("job %d: %s elsewhere; stopping it here", job_id,
                             "taken over" if not kept else "ended")
@@ -96,8 +100,9 @@ class JobRunner:
 
     async def cancel(self, chat_id: int, tx: texts.Texts) -> Job | None:
         """Cancel the chat's job; returns it when it was cancelled before its result went out."""
-        job = self.store.active_job(chat_id)
-        if job is None or not self.store.move_job(job.id, "cancelled", ("queued", "running"), "cancelled by user"):
+        job = await self.store.active_job(chat_id)
+        if job is None or not await self.store.move_job(job.id, "cancelled", ("queued", "running"),
+                                                        "cancelled by user"):
             return None
         self._ended(job, "cancelled")
         task = self.tasks.get(chat_id)
@@ -111,21 +116,21 @@ class JobRunner:
         """Take over unfinished jobs no live replica runs (after a restart, or when another replica died and its
         leases expired): run them again; a job caught mid-delivery is reported instead of resent. A queued job
         younger than a lease is left to the replica that is starting it."""
-        for job in self.store.unfinished_jobs():
+        for job in await self.store.unfinished_jobs():
             if job.id in self.held or (job.status == "queued" and time.time() - job.created < self.lease_s):
                 continue
-            if not self.store.acquire_lease(f"job:{job.id}", self.owner, self.lease_s):
+            if not await self.store.acquire_lease(f"job:{job.id}", self.owner, self.lease_s):
                 continue  # a live replica runs it
             if job.status == "delivering":
-                if self.store.move_job(job.id, "interrupted", ("delivering",), "restart during delivery"):
+                if await self.store.move_job(job.id, "interrupted", ("delivering",), "restart during delivery"):
                     self._ended(job, "interrupted")
                     await self._quiet(self.bot.send_message(job.chat_id, language(job).RESTARTED_UNSURE))
-                self.store.release_lease(f"job:{job.id}", self.owner)
+                self.store.release_lease_soon(f"job:{job.id}", self.owner)
                 continue
             logger.info("resuming job %d (%s) for a chat", job.id, job.kind)
             if job.kind == "nst":
                 await self._quiet(self.bot.send_message(job.chat_id, language(job).RESTARTED_RESUMING))
-            self.start(job)
+            await self.start(job)
 
     async def shutdown(self) -> None:
         tasks = list(self.tasks.values())
@@ -143,7 +148,7 @@ class JobRunner:
 
     # -- running ------------------------------------------------------------------------------------------
     async def _run(self, job: Job) -> None:
-        if not self.store.move_job(job.id, "running", ("queued", "running")):
+        if not await self.store.patient.move_job(job.id, "running", ("queued", "running")):
             return
         self.started.setdefault(job.id, time.monotonic())
         try:
@@ -152,7 +157,7 @@ class JobRunner:
         except asyncio.CancelledError:
             raise
         except TelegramForbiddenError:
-            closed = self.store.close_chat_jobs(job.chat_id, "the person blocked the bot")
+            closed = await self.store.patient.close_chat_jobs(job.chat_id, "the person blocked the bot")
             if closed:
                 self._ended(job, "closed")
             logger.info("chat blocked the bot; closed %d job(s)", closed)
@@ -222,7 +227,7 @@ class JobRunner:
         if job.progress_message_id is None:
             msg = await self.bot.send_message(job.chat_id, text)
             job.progress_message_id = msg.message_id
-            self.store.set_progress_message(job.id, msg.message_id)
+            await self.store.patient.set_progress_message(job.id, msg.message_id)
         else:
             await self._quiet(self._edit_progress(job.chat_id, job.progress_message_id, text))
 
@@ -241,7 +246,7 @@ class JobRunner:
             await paint(job, content)
 
     async def _fail(self, job: Job, message: str, reason: str, markup=None) -> None:
-        if self.store.move_job(job.id, "failed", ("queued", "running"), reason):
+        if await self.store.patient.move_job(job.id, "failed", ("queued", "running"), reason):
             self._ended(job, "failed")
             if job.progress_message_id:
                 await self._quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
@@ -254,7 +259,7 @@ class JobRunner:
         went out is never sent again. A send that fails otherwise (Telegram refused the photo, a 429 beyond the
         retry cap, 5xx past the retries, an outage longer than the patience) ends the job as failed and tells the
         person, so the chat never stays stuck in `delivering`."""
-        if not self.store.move_job(job.id, "delivering", ("running",)):
+        if not await self.store.patient.move_job(job.id, "delivering", ("running",)):
             return
         try:
             for step in steps:
@@ -264,12 +269,12 @@ class JobRunner:
         except Exception as e:
             reason = delivery_reason(e)
             logger.warning("job %d: delivery failed: %s", job.id, reason)
-            if self.store.move_job(job.id, "failed", ("delivering",), f"delivery: {reason}"):
+            if await self.store.patient.move_job(job.id, "failed", ("delivering",), f"delivery: {reason}"):
                 self._ended(job, "failed")
                 await self._quiet(self.bot.send_message(job.chat_id,
                                                         language(job).DELIVERY_FAILED.format(reason=reason)))
             return
-        if self.store.move_job(job.id, "done", ("delivering",)):
+        if await self.store.patient.move_job(job.id, "done", ("delivering",)):
             self._ended(job, "done")
 
     async def _patiently(self, step: Step) -> None:
@@ -308,24 +313,16 @@ class JobRunner:
 
         return [photo, full_size_file]
 
-    @staticmethod
-    def _finishing(job: Job) -> tuple[float, bool]:
-        """A preset job's strength and keep-colours (jobs saved before these settings existed: the painting)."""
-        return job.options.get("strength", 1.0), job.options.get("keep_colors", False)
-
-    def _fmt(self, job: Job) -> str:
-        return "PNG" if job.options.get("send_file") else "JPEG"
-
     async def _run_preset(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
-        image = await self.styles.stylize(job.preset, content, self._fmt(job), job.options["size"],
-                                          *self._finishing(job))
+        image = await self.styles.stylize(job.preset, content, result_format(job), job.options["size"],
+                                          *finishing(job))
         caption = language(job).captions(await self.styles.catalogue()).get(job.preset, job.preset)
         await self._deliver(job, self._result_steps(job, image, caption))
 
     async def _run_all(self, job: Job, content: bytes) -> None:
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
-        results = await self.styles.stylize_all(content, "JPEG", job.options["size"], *self._finishing(job),
+        results = await self.styles.stylize_all(content, "JPEG", job.options["size"], *finishing(job),
                                                 job.options.get("group", "main"))
         captions = language(job).captions(await self.styles.catalogue())
         items = list(results.items())
@@ -355,7 +352,7 @@ class JobRunner:
         """A saved style: the fast model with the style vector the job carries, delivered like a preset."""
         await self._quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         options = {k: job.options[k] for k in ("size", "strength", "keep_colors")}
-        image = await self.styles.fast_vector(content, job.options["style_vector"], options, self._fmt(job))
+        image = await self.styles.fast_vector(content, job.options["style_vector"], options, result_format(job))
         caption = language(job).CAPTION_SAVED.format(name=escape(job.options["style_name"]))
         await self._deliver(job, self._result_steps(job, image, caption))
 
@@ -364,7 +361,7 @@ class JobRunner:
         full painting, when it is busy or its replica was lost (the full painting is what counts)."""
         try:
             return await self.styles.fast(content, style, job.options.get("fast", {}),
-                                          self._fmt(job) if only else "JPEG")
+                                          result_format(job) if only else "JPEG")
         except StylesError as e:
             if e.code == ErrorCode.FAST_UNAVAILABLE or (not only and e.code in (ErrorCode.BUSY, ErrorCode.INTERRUPTED)):
                 logger.info("job %d: no quick version (%s)", job.id, e.code)
@@ -394,11 +391,11 @@ class JobRunner:
         if job.progress_message_id is None:
             msg = await self.bot.send_message(job.chat_id, language(job).NST_STARTED)
             job.progress_message_id = msg.message_id
-            self.store.set_progress_message(job.id, msg.message_id)
+            await self.store.patient.set_progress_message(job.id, msg.message_id)
         last_edit, last_text = time.monotonic(), language(job).NST_STARTED
         result, edit, preview = None, None, None
         try:
-            async for event in self.styles.nst(content, style, job.options.get("nst", {}), self._fmt(job),
+            async for event in self.styles.nst(content, style, job.options.get("nst", {}), result_format(job),
                                                self.previews):
                 if event.get("type") == "result":
                     result = event["image"]
@@ -457,9 +454,18 @@ class JobRunner:
             return
         msg = await self.bot.send_photo(job.chat_id, photo, caption=caption)
         old, job.progress_message_id = job.progress_message_id, msg.message_id
-        self.store.set_progress_message(job.id, msg.message_id)
+        await self.store.patient.set_progress_message(job.id, msg.message_id)
         self.photo_progress.add(job.id)
         await self._quiet(self.bot.delete_message(job.chat_id, old))
+
+
+def finishing(job: Job) -> tuple[float, bool]:
+    """A preset job's strength and keep-colours (jobs saved before these settings existed: the painting)."""
+    return job.options.get("strength", 1.0), job.options.get("keep_colors", False)
+
+
+def result_format(job: Job) -> str:
+    return "PNG" if job.options.get("send_file") else "JPEG"
 
 
 def delivery_reason(e: BaseException) -> str:

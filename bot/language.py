@@ -9,11 +9,18 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
 from bot import texts
-from bot.state import StateStore
+from bot.state import AsyncStore, StoreUnavailable
 
 
-def texts_for(store: StateStore, chat_id: int | None, telegram_code: str | None) -> texts.Texts:
-    chosen = store.chat(chat_id).settings.language if chat_id is not None else None
+async def texts_for(store: AsyncStore | None, chat_id: int | None, telegram_code: str | None) -> texts.Texts:
+    """The chat's /language choice, else Telegram's language_code (also while the store does not answer, or
+    without asking it: `store` None)."""
+    chosen = None
+    if store is not None and chat_id is not None:
+        try:
+            chosen = (await store.chat(chat_id)).settings.language
+        except StoreUnavailable:
+            pass
     return texts.for_language(texts.pick_language(chosen, telegram_code))
 
 
@@ -22,5 +29,5 @@ class LanguageMiddleware(BaseMiddleware):
                        event: TelegramObject, data: dict[str, Any]) -> Any:
         user, chat = data.get("event_from_user"), data.get("event_chat")
         chat_id = chat.id if chat is not None else (user.id if user is not None else None)
-        data["tx"] = texts_for(data["store"], chat_id, user.language_code if user is not None else None)
+        data["tx"] = await texts_for(data["store"], chat_id, user.language_code if user is not None else None)
         return await handler(event, data)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import uuid
 
-from bot.state import StateStore
+from bot.state import AsyncStore, StoreUnavailable
+
+logger = logging.getLogger("ray.serve.stylebot")
+
 
 def replica_name() -> str:
     """Who holds a lease: the Serve replica's id when in one (tests kill a replica by it), plus host and pid."""
@@ -23,18 +27,23 @@ def replica_name() -> str:
     return f"{tag}@{socket.gethostname()}:{os.getpid()}"
 
 
-async def keep_renewing(store: StateStore, name: str, owner: str, ttl_s: float) -> None:
-    """Extend the lease every third of its life until cancelled."""
+async def keep_renewing(store: AsyncStore, name: str, owner: str, ttl_s: float) -> None:
+    """Extend the lease every third of its life until cancelled; a renewal the store does not answer is tried
+    again a third later (after a whole lease unanswered, another replica may take the lease)."""
     while True:
         await asyncio.sleep(ttl_s / 3)
-        store.acquire_lease(name, owner, ttl_s)
+        try:
+            await store.acquire_lease(name, owner, ttl_s)
+        except StoreUnavailable as e:
+            logger.warning("lease %s not renewed: %s", name.split(":")[0], e)
 
 
 @contextlib.asynccontextmanager
-async def holding(store: StateStore, name: str, owner: str, ttl_s: float):
+async def holding(store: AsyncStore, name: str, owner: str, ttl_s: float):
     """`async with holding(...) as held:` held is True when this replica has the lease (renewed in the background
-    until the block ends, then given back); False when another live replica has it."""
-    if not store.acquire_lease(name, owner, ttl_s):
+    until the block ends, then given back); False when another live replica has it. StoreUnavailable when the
+    store cannot say."""
+    if not await store.acquire_lease(name, owner, ttl_s):
         yield False
         return
     renewer = asyncio.create_task(keep_renewing(store, name, owner, ttl_s))
@@ -44,4 +53,5 @@ async def holding(store: StateStore, name: str, owner: str, ttl_s: float):
         renewer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewer
-        store.release_lease(name, owner)
+        with contextlib.suppress(StoreUnavailable):   # it expires by itself
+            await store.release_lease(name, owner)

@@ -93,6 +93,7 @@ TRY_AGAIN = "Try again"
 SLOW_DOWN = ("Whoa, that's a lot at once! I'm skipping messages for a few seconds. Send one photo, wait for "
              "the styles, then pick one.")
 TAP_FAILED = "Sorry, that button didn't work. Send /start to begin again."
+NOT_RECORDED = "Sorry, I couldn't take that just now: my memory isn't answering. Please try again in a minute."
 DELIVERY_FAILED = ("Your picture was ready, but Telegram wouldn't take it from me ({reason}). Pick the style "
                    "again, or send the photo again.")
 NST_RETRYING = "Trying again from a different start..."

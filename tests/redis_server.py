@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -22,8 +23,11 @@ def redis_executable() -> str:
 
 
 class RedisServer:
-    def __init__(self, port: int, folder: Path):
-        self.port, self.folder = port, folder
+    """`aof=True` keeps every write in an append-only file in `folder` (fsync'd before each reply), so a server
+    killed and started again on the same port and folder has every write it acknowledged."""
+
+    def __init__(self, port: int, folder: Path, aof: bool = False):
+        self.port, self.folder, self.aof = port, folder, aof
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -34,7 +38,8 @@ class RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
             [redis_executable(), "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-             "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+             "--save", "", "--protected-mode", "no",
+             *(["--appendonly", "yes", "--appendfsync", "always"] if self.aof else ["--appendonly", "no"])],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         client = redis.Redis(port=self.port, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout_s
@@ -51,5 +56,18 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)   # a paused server would not see the SIGTERM
             self.proc.terminate()
             self.proc.wait(10)
+
+    def pause(self) -> None:
+        """SIGSTOP: the port stays open and takes commands, which wait unanswered until `resume()`."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no shutdown, no final save."""
+        self.proc.kill()
+        self.proc.wait(10)

@@ -241,3 +241,12 @@ def test_the_waiting_line_keeps_arrival_order_and_estimates_from_recent_jobs():
         await asyncio.wait_for(waiter, 1)          # woken by the change, long before its timeout
 
     asyncio.run(scenario())
+
+
+def test_an_update_taken_back_from_the_flood_gate_does_not_count():
+    from bot.flood import FloodGate, Verdict
+
+    gate = FloodGate(limit=2, window_s=10)
+    assert gate.check(1, now=0.0) == Verdict.ALLOW
+    gate.uncount(1)                                               # a duplicate, or not recorded by the store
+    assert [gate.check(1, now=0.1 * t) for t in (1, 2, 3)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.WARN]

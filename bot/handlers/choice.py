@@ -9,15 +9,15 @@ from bot.handlers.launch import launch
 from bot.jobs import JobRunner
 from bot.keyboards import (ALL, ALL_MORE, MAIN, MINE, MORE, OWN, RetryNST, StyleChoice, content_tag, in_group,
                            style_keyboard)
-from bot.state import ChatState, StateStore
+from bot.state import AsyncStore, ChatState
 from bot.styles_client import StylesClient
 
 router = Router(name="choice")
 
 
-async def current_chat(query: CallbackQuery, tag: str, store: StateStore, tx: Texts) -> ChatState | None:
+async def current_chat(query: CallbackQuery, tag: str, store: AsyncStore, tx: Texts) -> ChatState | None:
     """The tapping chat's state, or None (the tap answered) when the button belongs to an older photo."""
-    chat = store.chat(query.message.chat.id if query.message else query.from_user.id)
+    chat = await store.chat(query.message.chat.id if query.message else query.from_user.id)
     if chat.content_file_id is None or content_tag(chat.content_file_id) != tag:
         await query.answer(tx.OLD_BUTTON, show_alert=True)
         return None
@@ -25,7 +25,7 @@ async def current_chat(query: CallbackQuery, tag: str, store: StateStore, tx: Te
 
 
 @router.callback_query(StyleChoice.filter())
-async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateStore, runner: JobRunner,
+async def choose(query: CallbackQuery, callback_data: StyleChoice, store: AsyncStore, runner: JobRunner,
                  styles: StylesClient, tx: Texts) -> None:
     chat = await current_chat(query, callback_data.content, store, tx)
     if chat is None:
@@ -33,7 +33,7 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
     chat_id = chat.chat_id
     if callback_data.name == OWN:
         chat.awaiting = "style"
-        store.save_chat(chat)
+        await store.save_chat(chat)
         await query.answer()
         await query.bot.send_message(chat_id, tx.ASK_STYLE_IMAGE)
         return
@@ -58,19 +58,19 @@ async def choose(query: CallbackQuery, callback_data: StyleChoice, store: StateS
 PAGES = {MAIN: "main", MORE: "more", MINE: "mine"}
 
 
-async def turn_page(query: CallbackQuery, page: str, tag: str, store: StateStore, styles: StylesClient,
+async def turn_page(query: CallbackQuery, page: str, tag: str, store: AsyncStore, styles: StylesClient,
                     tx: Texts) -> None:
     """The same message, another page of the keyboard; saved styles only while the fast model paints them."""
     if page == "mine" and not await styles.fast_served():
         await query.answer(tx.MY_STYLES_UNAVAILABLE, show_alert=True)
         return
+    saved = await store.saved_styles(query.message.chat.id)
     await query.answer()
-    saved = store.saved_styles(query.message.chat.id)
     await query.message.edit_reply_markup(reply_markup=style_keyboard(await styles.catalogue(), tag, tx, page, saved))
 
 
 @router.callback_query(RetryNST.filter())
-async def retry_nst(query: CallbackQuery, callback_data: RetryNST, store: StateStore, runner: JobRunner,
+async def retry_nst(query: CallbackQuery, callback_data: RetryNST, store: AsyncStore, runner: JobRunner,
                     styles: StylesClient, tx: Texts) -> None:
     """Run the chat's own-style job again from another start, after one whose style did not take."""
     chat = await current_chat(query, callback_data.content, store, tx)

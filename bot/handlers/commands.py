@@ -12,7 +12,7 @@ from bot.handlers.launch import launch
 from bot.handlers.my_styles import send_saved_styles
 from bot.jobs import JobRunner
 from bot.keyboards import language_keyboard, settings_keyboard
-from bot.state import StateStore
+from bot.state import AsyncStore
 from bot.styles_client import StylesClient, StylesError
 
 logger = logging.getLogger(__name__)
@@ -21,10 +21,10 @@ router = Router(name="commands")
 
 
 @router.message(CommandStart())
-async def start(message: Message, store: StateStore, tx: Texts) -> None:
-    chat = store.chat(message.chat.id)
+async def start(message: Message, store: AsyncStore, tx: Texts) -> None:
+    chat = await store.chat(message.chat.id)
     chat.awaiting = None
-    store.save_chat(chat)
+    await store.save_chat(chat)
     await message.answer(tx.start(message.from_user.first_name if message.from_user else None))
 
 
@@ -34,7 +34,7 @@ async def help_(message: Message, tx: Texts) -> None:
 
 
 @router.message(Command("styles"))
-async def styles_(message: Message, store: StateStore, styles: StylesClient, tx: Texts) -> None:
+async def styles_(message: Message, store: AsyncStore, styles: StylesClient, tx: Texts) -> None:
     catalogue = await styles.catalogue()
     if any(s.get("available") for s in catalogue):
         try:
@@ -48,8 +48,8 @@ async def styles_(message: Message, store: StateStore, styles: StylesClient, tx:
 
 
 @router.message(Command("settings"))
-async def settings_(message: Message, store: StateStore, tx: Texts) -> None:
-    chat = store.chat(message.chat.id)
+async def settings_(message: Message, store: AsyncStore, tx: Texts) -> None:
+    chat = await store.chat(message.chat.id)
     await message.answer(tx.settings_summary(chat.settings), reply_markup=settings_keyboard(chat.settings, tx))
 
 
@@ -59,25 +59,25 @@ async def language(message: Message, tx: Texts) -> None:
 
 
 @router.message(Command("cancel"))
-async def cancel(message: Message, store: StateStore, runner: JobRunner, tx: Texts) -> None:
-    chat = store.chat(message.chat.id)
+async def cancel(message: Message, store: AsyncStore, runner: JobRunner, tx: Texts) -> None:
+    chat = await store.chat(message.chat.id)
     was_waiting = chat.awaiting is not None
     if was_waiting:
         chat.awaiting = None
-        store.save_chat(chat)
+        await store.save_chat(chat)
     job = await runner.cancel(message.chat.id, tx)
     await message.answer(tx.CANCELLED if job or was_waiting else tx.NOTHING_TO_CANCEL)
 
 
 @router.message(Command("nst"))
-async def nst(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient, tx: Texts) -> None:
-    refusal = await launch(store.chat(message.chat.id), "nst", store, runner, styles, tx)
+async def nst(message: Message, store: AsyncStore, runner: JobRunner, styles: StylesClient, tx: Texts) -> None:
+    refusal = await launch(await store.chat(message.chat.id), "nst", store, runner, styles, tx)
     if refusal:
         await message.answer(refusal)
 
 
 @router.message(Command("gan"))
-async def gan(message: Message, store: StateStore, runner: JobRunner, styles: StylesClient, tx: Texts) -> None:
-    refusal = await launch(store.chat(message.chat.id), "all", store, runner, styles, tx)
+async def gan(message: Message, store: AsyncStore, runner: JobRunner, styles: StylesClient, tx: Texts) -> None:
+    refusal = await launch(await store.chat(message.chat.id), "all", store, runner, styles, tx)
     if refusal:
         await message.answer(refusal)

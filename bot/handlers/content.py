@@ -11,7 +11,7 @@ from bot.handlers.launch import launch
 from bot.intake import Refusal, checked_image
 from bot.jobs import JobRunner
 from bot.keyboards import content_tag, style_keyboard
-from bot.state import StateStore
+from bot.state import AsyncStore
 from bot.styles_client import StylesClient
 
 router = Router(name="content")
@@ -28,31 +28,31 @@ async def receive(message: Message, files: TelegramFiles, tx: Texts) -> str | No
 
 
 @router.message(Command("style"), IMAGE)
-async def style_by_caption(message: Message, files: TelegramFiles, store: StateStore, tx: Texts) -> None:
+async def style_by_caption(message: Message, files: TelegramFiles, store: AsyncStore, tx: Texts) -> None:
     file_id = await receive(message, files, tx)
     if file_id is None:
         return
-    chat = store.chat(message.chat.id)
+    chat = await store.chat(message.chat.id)
     chat.style_file_id, chat.awaiting = file_id, None
-    store.save_chat(chat)
+    await store.save_chat(chat)
     await message.answer(tx.STYLE_SAVED if chat.content_file_id else tx.STYLE_SAVED_NO_CONTENT)
 
 
 @router.message(IMAGE)
-async def image(message: Message, files: TelegramFiles, store: StateStore, runner: JobRunner,
+async def image(message: Message, files: TelegramFiles, store: AsyncStore, runner: JobRunner,
                 styles: StylesClient, tx: Texts) -> None:
     file_id = await receive(message, files, tx)
     if file_id is None:
         return
-    chat = store.chat(message.chat.id)
+    chat = await store.chat(message.chat.id)
     if chat.awaiting == "style":
         chat.style_file_id, chat.awaiting = file_id, None
-        store.save_chat(chat)
+        await store.save_chat(chat)
         refusal = await launch(chat, "nst", store, runner, styles, tx)
         if refusal:
             await message.answer(refusal)
         return
     chat.content_file_id, chat.awaiting = file_id, None   # a photo ends a rename the person left
-    store.save_chat(chat)
+    await store.save_chat(chat)
     await message.answer(tx.CHOOSE_STYLE, reply_markup=style_keyboard(
-        await styles.catalogue(), content_tag(file_id), tx, saved=store.saved_styles(chat.chat_id)))
+        await styles.catalogue(), content_tag(file_id), tx, saved=await store.saved_styles(chat.chat_id)))

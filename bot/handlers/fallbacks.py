@@ -5,7 +5,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.texts import Texts
-from bot.state import StateStore
+from bot.state import AsyncStore
 
 router = Router(name="fallbacks")
 
@@ -21,8 +21,8 @@ async def unknown_command(message: Message, tx: Texts) -> None:
 
 
 @router.message(F.text)
-async def text(message: Message, store: StateStore, tx: Texts) -> None:
-    waiting_for_style = store.chat(message.chat.id).awaiting == "style"
+async def text(message: Message, store: AsyncStore, tx: Texts) -> None:
+    waiting_for_style = (await store.chat(message.chat.id)).awaiting == "style"
     await message.answer(tx.TEXT_WHEN_STYLE_EXPECTED if waiting_for_style else tx.TEXT_WHEN_IMAGE_EXPECTED)
 
 

@@ -1,18 +1,50 @@
 """Starting a job for a chat from its saved photo, style image and settings."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
+
 from bot.texts import Texts
 from bot.jobs import JobRunner
 from bot.keyboards import in_group
-from bot.state import ChatState, SavedStyle, StateStore
+from bot.state import AsyncStore, ChatState, SavedStyle, StoreUnavailable
 from bot.styles_client import StylesClient
 
+logger = logging.getLogger("ray.serve.stylebot")
 
-async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunner, styles: StylesClient, tx: Texts,
+
+class JobNotRecorded(StoreUnavailable):
+    """The store did not take a new job in time: the person is told so (bot/app.py), and `forget_unrecorded`
+    cancels the job should the call write it after all once the store is back."""
+
+    def __init__(self, cause: StoreUnavailable, chat_id: int, asked: float, gave_up: float):
+        super().__init__(str(cause), cause.late)
+        self.chat_id, self.asked, self.gave_up = chat_id, asked, gave_up
+
+
+async def forget_unrecorded(store: AsyncStore, e: JobNotRecorded) -> None:
+    """Once the call that timed out has ended and the store answers: a queued job of the chat it made after all
+    (made between the call and giving up on it) is cancelled before it runs. The person heard it was not taken."""
+    if e.late is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wrap_future(e.late)
+    try:
+        job = await store.patient.active_job(e.chat_id)
+        if job is not None and job.status == "queued" and e.asked <= job.created <= e.gave_up:
+            if await store.patient.move_job(job.id, "cancelled", ("queued",), "not recorded in time"):
+                logger.info("job %d: written after the person was told it was not; cancelled", job.id)
+    except StoreUnavailable as still:
+        logger.warning("a job that may have been written late was not looked for: %s", still)
+
+
+async def launch(chat: ChatState, kind: str, store: AsyncStore, runner: JobRunner, styles: StylesClient, tx: Texts,
                  preset: str | None = None, seed: int | None = None, group: str = "main",
                  saved: SavedStyle | None = None) -> str | None:
-    """Queue and start a job; returns a refusal to show the person, or None when it started. The job keeps the
-    person's language for what it says later, and a saved style's vector (it may be renamed or deleted meanwhile)."""
+    """Queue and start a job; returns a refusal to show the person, or None when it started (JobNotRecorded when
+    the store did not take it). The job keeps the person's language for what it says later, and a saved style's
+    vector (it may be renamed or deleted meanwhile)."""
     if chat.content_file_id is None:
         return tx.ASK_PHOTO
     s = chat.settings
@@ -34,9 +66,13 @@ async def launch(chat: ChatState, kind: str, store: StateStore, runner: JobRunne
         options["own_style"], options["fast"] = s.own_style, s.fast_options()
         if s.own_style == "both" and "size" in runner.nst_caps:  # the quick version as big as the full one
             options["fast"]["size"] = min(options["fast"]["size"], runner.nst_caps["size"])
-    job = store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
-                           style_file_id=chat.style_file_id if kind == "nst" else None, options=options)
+    asked = time.time()
+    try:
+        job = await store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
+                                     style_file_id=chat.style_file_id if kind == "nst" else None, options=options)
+    except StoreUnavailable as e:
+        raise JobNotRecorded(e, chat.chat_id, asked, time.time()) from None
     if job is None:
         return tx.ONE_JOB
-    runner.start(job)
+    await runner.start(job)   # when the store does not answer here, adopt_orphans starts the job a lease later
     return None

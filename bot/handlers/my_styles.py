@@ -15,7 +15,7 @@ from bot.jobs import JobRunner, refusal_text
 from bot.keyboards import SavedChoice, SavedEdit, SaveStyle, saved_styles_keyboard
 from bot.limits import STYLE_NAME_MAX
 from bot.my_styles import clean_name, default_name, renamed_style, renaming
-from bot.state import MAX_SAVED_STYLES, SavedStyle, StateStore
+from bot.state import MAX_SAVED_STYLES, AsyncStore, SavedStyle
 from bot.styles_client import StylesClient, StylesError
 from bot.texts import Texts
 from models.error_codes import ErrorCode
@@ -28,15 +28,15 @@ def tapping_chat(query: CallbackQuery) -> int:
 
 
 @router.callback_query(SaveStyle.filter())
-async def save(query: CallbackQuery, callback_data: SaveStyle, store: StateStore, styles: StylesClient,
+async def save(query: CallbackQuery, callback_data: SaveStyle, store: AsyncStore, styles: StylesClient,
                files: TelegramFiles, tx: Texts) -> None:
     """Keep the style vector of the job's style image for the chat (never the image), under a default name."""
     chat_id = tapping_chat(query)
-    job = store.job(callback_data.job)
+    job = await store.job(callback_data.job)
     if job is None or job.chat_id != chat_id or not job.style_file_id:
         await query.answer(tx.SAVE_TOO_OLD, show_alert=True)
         return
-    saved = store.saved_styles(chat_id)
+    saved = await store.saved_styles(chat_id)
     if len(saved) >= MAX_SAVED_STYLES:
         await query.answer(tx.MY_STYLES_FULL.format(count=MAX_SAVED_STYLES), show_alert=True)
         return
@@ -50,7 +50,7 @@ async def save(query: CallbackQuery, callback_data: SaveStyle, store: StateStore
                            show_alert=True)
         return
     same = next((s for s in saved if s.vector == vector), None)   # a second tap on the same result
-    style = same or store.save_style(chat_id, default_name(saved, tx), vector)
+    style = same or await store.save_style(chat_id, default_name(saved, tx), vector)
     if style is None:  # another replica saved the twelfth meanwhile
         await query.answer(tx.MY_STYLES_FULL.format(count=MAX_SAVED_STYLES), show_alert=True)
         return
@@ -63,13 +63,13 @@ async def save(query: CallbackQuery, callback_data: SaveStyle, store: StateStore
 
 
 @router.callback_query(SavedChoice.filter())
-async def paint(query: CallbackQuery, callback_data: SavedChoice, store: StateStore, runner: JobRunner,
+async def paint(query: CallbackQuery, callback_data: SavedChoice, store: AsyncStore, runner: JobRunner,
                 styles: StylesClient, tx: Texts) -> None:
     """Paint the chat's photo with a saved style: the fast model with the saved vector, like a preset."""
     chat = await current_chat(query, callback_data.content, store, tx)
     if chat is None:
         return
-    style = store.saved_style(chat.chat_id, callback_data.id)
+    style = await store.saved_style(chat.chat_id, callback_data.id)
     if style is None:
         await query.answer(tx.SAVED_STYLE_GONE, show_alert=True)
         return
@@ -86,37 +86,37 @@ def saved_styles_text(saved: list[SavedStyle], served: bool, tx: Texts) -> str:
     return "\n".join(lines)
 
 
-async def send_saved_styles(message: Message, store: StateStore, styles: StylesClient, tx: Texts) -> None:
+async def send_saved_styles(message: Message, store: AsyncStore, styles: StylesClient, tx: Texts) -> None:
     """/styles' "My styles" part, when the chat has saved styles: their names, rename and delete buttons."""
-    saved = store.saved_styles(message.chat.id)
+    saved = await store.saved_styles(message.chat.id)
     if saved:
         await message.answer(saved_styles_text(saved, await styles.fast_served(), tx),
                              reply_markup=saved_styles_keyboard(saved, tx))
 
 
 @router.callback_query(SavedEdit.filter(F.action == "rename"))
-async def ask_name(query: CallbackQuery, callback_data: SavedEdit, store: StateStore, tx: Texts) -> None:
-    chat = store.chat(tapping_chat(query))
-    style = store.saved_style(chat.chat_id, callback_data.id)
+async def ask_name(query: CallbackQuery, callback_data: SavedEdit, store: AsyncStore, tx: Texts) -> None:
+    chat = await store.chat(tapping_chat(query))
+    style = await store.saved_style(chat.chat_id, callback_data.id)
     if style is None:
         await query.answer(tx.SAVED_STYLE_GONE, show_alert=True)
         return
     chat.awaiting = renaming(style.id)
-    store.save_chat(chat)
+    await store.save_chat(chat)
     await query.answer()
     await query.bot.send_message(chat.chat_id, tx.ASK_STYLE_NAME.format(name=escape(style.name), max=STYLE_NAME_MAX))
 
 
 @router.callback_query(SavedEdit.filter(F.action == "delete"))
-async def delete(query: CallbackQuery, callback_data: SavedEdit, store: StateStore, styles: StylesClient,
+async def delete(query: CallbackQuery, callback_data: SavedEdit, store: AsyncStore, styles: StylesClient,
                  tx: Texts) -> None:
     chat_id = tapping_chat(query)
-    style = store.saved_style(chat_id, callback_data.id)
-    if style is None or not store.delete_style(chat_id, style.id):
+    style = await store.saved_style(chat_id, callback_data.id)
+    if style is None or not await store.delete_style(chat_id, style.id):
         await query.answer(tx.SAVED_STYLE_GONE, show_alert=True)
         return
     await query.answer(tx.STYLE_DELETED.format(name=style.name))
-    saved = store.saved_styles(chat_id)
+    saved = await store.saved_styles(chat_id)
     if query.message:
         try:
             if saved:
@@ -128,20 +128,20 @@ async def delete(query: CallbackQuery, callback_data: SavedEdit, store: StateSto
             pass
 
 
-async def naming(message: Message, store: StateStore) -> dict | bool:
+async def naming(message: Message, store: AsyncStore) -> dict | bool:
     """A filter: the chat is naming a saved style (after Rename); hands the handler its id."""
-    style_id = renamed_style(store.chat(message.chat.id).awaiting)
+    style_id = renamed_style((await store.chat(message.chat.id)).awaiting)
     return {"style_id": style_id} if style_id is not None else False
 
 
 @router.message(F.text, ~F.text.startswith("/"), naming)
-async def rename(message: Message, style_id: int, store: StateStore, tx: Texts) -> None:
+async def rename(message: Message, style_id: int, store: AsyncStore, tx: Texts) -> None:
     name = clean_name(message.text)
     if name is None:
         await message.answer(tx.BAD_STYLE_NAME.format(max=STYLE_NAME_MAX))
         return
-    chat = store.chat(message.chat.id)
+    chat = await store.chat(message.chat.id)
     chat.awaiting = None
-    store.save_chat(chat)
-    renamed = store.rename_style(chat.chat_id, style_id, name)
+    await store.save_chat(chat)
+    renamed = await store.rename_style(chat.chat_id, style_id, name)
     await message.answer(tx.STYLE_RENAMED.format(name=escape(name)) if renamed else tx.SAVED_STYLE_GONE)

@@ -7,20 +7,20 @@ from aiogram.types import CallbackQuery
 
 from bot import texts
 from bot.keyboards import LanguageChoice, SettingChoice, apply_setting, settings_keyboard
-from bot.state import StateStore
+from bot.state import AsyncStore
 from bot.texts import Texts
 
 router = Router(name="settings")
 
 
 @router.callback_query(SettingChoice.filter())
-async def change(query: CallbackQuery, callback_data: SettingChoice, store: StateStore, tx: Texts) -> None:
+async def change(query: CallbackQuery, callback_data: SettingChoice, store: AsyncStore, tx: Texts) -> None:
     chat_id = query.message.chat.id if query.message else query.from_user.id
-    chat = store.chat(chat_id)
+    chat = await store.chat(chat_id)
     if not apply_setting(chat.settings, callback_data.key, callback_data.value):
         await query.answer(tx.OPTION_GONE, show_alert=True)
         return
-    store.save_chat(chat)
+    await store.save_chat(chat)
     await query.answer(tx.SAVED)
     if query.message:
         try:
@@ -31,13 +31,13 @@ async def change(query: CallbackQuery, callback_data: SettingChoice, store: Stat
 
 
 @router.callback_query(LanguageChoice.filter())
-async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, store: StateStore, tx: Texts) -> None:
+async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, store: AsyncStore, tx: Texts) -> None:
     if callback_data.lang not in texts.LANGUAGES:
         await query.answer(tx.OPTION_GONE, show_alert=True)
         return
-    chat = store.chat(query.message.chat.id if query.message else query.from_user.id)
+    chat = await store.chat(query.message.chat.id if query.message else query.from_user.id)
     chat.settings.language = callback_data.lang
-    store.save_chat(chat)
+    await store.save_chat(chat)
     chosen = texts.for_language(callback_data.lang)
     await query.answer(chosen.SAVED)
     await query.bot.send_message(chat.chat_id, chosen.LANGUAGE_SET)

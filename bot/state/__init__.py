@@ -1,15 +1,17 @@
 """The bot's durable state: one contract (`StateStore`), kept in SQLite on one machine or in Redis for several
-bot replicas. `open_store` picks the backend from STYLEBOT_STATE_URL."""
+bot replicas. `open_store` picks the backend from STYLEBOT_STATE_URL; the bot's async code reaches it through
+`AsyncStore` (a bounded thread pool and a timeout per call)."""
 from __future__ import annotations
 
+from bot.state.async_store import AsyncStore, StoreUnavailable
 from bot.state.records import (ACTIVE, MAX_SAVED_STYLES, OWN_STYLE_MODES, PRESET_STRENGTHS, QUALITIES, STRENGTHS,
                                 ChatState, Job, SavedStyle, Settings)
 from bot.state.sqlite import SqliteStore
 from bot.state.store import StateStore
 from bot.state.urls import is_redis, sqlite_path
 
-__all__ = ["ACTIVE", "MAX_SAVED_STYLES", "OWN_STYLE_MODES", "PRESET_STRENGTHS", "QUALITIES", "STRENGTHS", "ChatState",
-           "Job", "SavedStyle", "Settings", "SqliteStore", "StateStore", "open_store"]
+__all__ = ["ACTIVE", "MAX_SAVED_STYLES", "OWN_STYLE_MODES", "PRESET_STRENGTHS", "QUALITIES", "STRENGTHS", "AsyncStore",
+           "ChatState", "Job", "SavedStyle", "Settings", "SqliteStore", "StateStore", "StoreUnavailable", "open_store"]
 
 
 def open_store(state_url: str) -> StateStore:

@@ -155,6 +155,8 @@ PRUNE_BATCH = 1000
 
 
 class RedisStore(StateStore):
+    unavailable_errors = (redis.ConnectionError, redis.TimeoutError, OSError)   # loading after a restart too
+
     def __init__(self, client: redis.Redis, prefix: str = "stylebot"):
         """`client` must decode responses (`decode_responses=True`). `prefix` names this bot's keys; it becomes
         a hash tag, so all of them live in one Redis Cluster slot."""

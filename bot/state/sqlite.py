@@ -32,6 +32,8 @@ CREATE INDEX IF NOT EXISTS styles_by_chat ON styles (chat_id, id);
 
 
 class SqliteStore(StateStore):
+    unavailable_errors = (sqlite3.OperationalError, OSError)   # "database is locked", I/O errors
+
     def __init__(self, path: Path):
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

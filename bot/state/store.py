@@ -11,6 +11,9 @@ class StateStore(ABC):
     processes at once: a claimed update is claimed once, a chat has at most one active job, and a job moves only
     from the states the caller expects."""
 
+    # what the backend raises when it cannot be reached or is locked (bot/state/async_store.py: StoreUnavailable)
+    unavailable_errors: tuple[type[Exception], ...] = (OSError,)
+
     # -- updates ---------------------------------------------------------------------------------------------
     @abstractmethod
     def claim_update(self, update_id: int, payload: dict, chat_id: int | None = None) -> bool:
