@@ -1,8 +1,8 @@
 """The NST robustness grid: hard kinds of content x paintings of very different make x sizes.
 
 Shared by tests/test_nst_robustness.py (small sizes, small budgets: CI) and bench/nst_robustness.py (the same
-grid up to 384 px). Photos and paintings are in tests/data (tests/data/SOURCES.md: redistributable photos from
-../shared/images, public-domain paintings at 512 px), so the grid needs nothing beside the repository.
+grid up to 384 px). Photos and paintings are in tests/data (tests/data/SOURCES.md: redistributable photos and public-domain
+paintings at 512 px), so the grid needs nothing beside the repository.
 """
 from __future__ import annotations
 

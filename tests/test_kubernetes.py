@@ -13,7 +13,7 @@ from serve_app.builder import StylesAppArgs
 
 ROOT = Path(__file__).resolve().parents[1]
 # KubeRay's RayService CRD (ray-project/kuberay, Apache-2.0, ray-operator/config/crd/bases at commit feeaf72),
-# gzipped from ../shared/k8s: tests/data/SOURCES.md
+# gzipped, committed in the repository: tests/data/SOURCES.md
 CRD = ROOT / "tests" / "data" / "k8s" / "ray.io_rayservices.yaml.gz"
 MANIFEST = ROOT / "configs" / "rayservice.yaml"
 # What the Kubernetes config may change in the styles app's args, and why: no GPU node may be up when the app

@@ -58,8 +58,9 @@ def _reshape(x, shape, **_):
     return x.reshape(dims)
 
 
-def _resize(x, roi=None, scales=None, sizes=None, *, mode=b"nearest", coordinate_transformation_mode=b"half_pixel",
-            nearest_mode=b"round_prefer_floor", **_):
+def _resize_scales(scales, mode=b"nearest", coordinate_transformation_mode=b"half_pixel",
+                   nearest_mode=b"round_prefer_floor", **_) -> tuple[float, ...]:
+    """The (height, width) scales of a Resize node, checked to be the kind the converted networks use."""
     if (mode, coordinate_transformation_mode, nearest_mode) != (b"nearest", b"asymmetric", b"floor"):
         raise NotImplementedError("Resize: only nearest / asymmetric / floor (torch's 'nearest') is supported")
     if scales is None or scales.numel() == 0:
@@ -67,14 +68,18 @@ def _resize(x, roi=None, scales=None, sizes=None, *, mode=b"nearest", coordinate
     s = scales.tolist()
     if s[:2] != [1.0, 1.0]:
         raise NotImplementedError("Resize: batch and channels must keep their size")
-    return x if s[2:] == [1.0, 1.0] else F.interpolate(x, scale_factor=tuple(s[2:]), mode="nearest")
+    return tuple(s[2:])
+
+
+def _resize(x, roi=None, scales=None, sizes=None, **attrs):
+    s = _resize_scales(scales, **attrs)
+    return x if s == (1.0, 1.0) else F.interpolate(x, scale_factor=s, mode="nearest")
 
 
 def _resize_bilinear(x, roi=None, scales=None, sizes=None, **attrs):
     """A nearest upsampling run as bilinear instead: the transformer's 2 px checks go (bench/README.md)."""
-    _resize(x[:1, :1, :1, :1], roi, scales, sizes, **attrs)  # the same checks on the node
-    s = scales.tolist()[2:]
-    return x if s == [1.0, 1.0] else F.interpolate(x, scale_factor=tuple(s), mode="bilinear", align_corners=False)
+    s = _resize_scales(scales, **attrs)
+    return x if s == (1.0, 1.0) else F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)
 
 
 def _axis_shape(scale: torch.Tensor, x: torch.Tensor, axis: int) -> torch.Tensor:
