@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, MutableMapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 
@@ -20,17 +20,28 @@ from models.nst.options import MIN_SIDE, NSTOptions, NSTResult, StyleNotTransfer
 from models.nst.pyramid import Pyramid
 from models.tensors import fit_long_side, resize
 
-if TYPE_CHECKING:
-    from models.nst.gatys import GatysNST
-
 START_JITTER = 0.03   # amplitude of the start's jitter for a non-zero seed (init="content")
 
 ProgressFn = Callable[[int, int, float], None]
 LevelFn = Callable[[int, int, tuple[int, int]], None]
 
 
+class FeatureEngine(Protocol):
+    """What a run needs of its engine (`GatysNST`): VGG features on its device. A protocol, so that the engine
+    imports the run and not the other way round."""
+    device: torch.device
+
+    def content_features(self, image: torch.Tensor) -> torch.Tensor: ...
+
+    def style_grams(self, style: torch.Tensor, content_hw: tuple[int, int], options: NSTOptions,
+                    content_y: torch.Tensor | None = None) -> dict[str, torch.Tensor]: ...
+
+    def style_loss_of(self, image: torch.Tensor, content_target: torch.Tensor, grams: dict[str, torch.Tensor],
+                      options: NSTOptions) -> float: ...
+
+
 class NSTRun:
-    def __init__(self, engine: "GatysNST", content: torch.Tensor, style: torch.Tensor, options: NSTOptions, *,
+    def __init__(self, engine: FeatureEngine, content: torch.Tensor, style: torch.Tensor, options: NSTOptions, *,
                  progress: ProgressFn | None = None, style_cache: MutableMapping | None = None,
                  style_key: str | None = None, on_level: LevelFn | None = None, time_limit_s: float | None = None):
         options.validate()
