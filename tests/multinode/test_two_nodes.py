@@ -33,6 +33,11 @@ URL = "http://127.0.0.1:8000"    # serve_config.yaml's http_options, on every no
 RETRYABLE = {500, 502, 503, 504}
 # Ray's words for a request whose replica went away with its node (the proxy answers those with a 500)
 LOST_REPLICA_WORDS = ("ActorDiedError", "ActorUnavailableError", "actor died", "unavailable", "NodeDiedError")
+# What Ray 2.60's proxy answers when the ingress replica handling the request dies with its node: it maps only
+# back pressure and an unavailable deployment to 503 (serve/_private/http_util.py), any RayActorError to a bare
+# 500 with this body, and nothing in the application can change that answer. It is safe to send again: every
+# styles endpoint is free of side effects (README, "Several machines").
+BARE_500 = "500: Internal Server Error"
 
 
 @dataclass
@@ -202,7 +207,7 @@ def test_losing_the_second_node_mid_load_loses_no_request_and_no_job(cluster, fa
           Counter(a.outcome.split(":")[0] for a in failures))
     assert all(a.at >= lost_at - 1 for a in failures)
     for a in failures:   # a refused or reset connection (the lost node's proxy), a 503, or a lost replica
-        assert (a.outcome in ("503", "502", "504") or not a.outcome[0].isdigit()
+        assert (a.outcome in ("503", "502", "504", BARE_500) or not a.outcome[0].isdigit()
                 or any(w in a.outcome for w in LOST_REPLICA_WORDS)), a.outcome
     assert len(load.done) > 3 * len(presets)
     retried = sum(f.read_text(errors="replace").count("the replica painting it was lost")
