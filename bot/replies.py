@@ -1,5 +1,5 @@
 """What the bot says to an update outside aiogram's handlers: a flood refusal, the answer to a tap whose handler
-failed, and the news that the state store did not answer while the update was handled (bot/app.py)."""
+failed, and the news that the state store did not answer while the update was handled (bot/update_intake.py)."""
 from __future__ import annotations
 
 import logging

@@ -9,10 +9,11 @@ import time
 import pytest
 
 from bot import texts
-from bot.app import CLAIM_TIMEOUT_S, BotApp
+from bot.app import BotApp
 from bot.config import BotSettings
 from bot.keyboards import StyleChoice, content_tag
 from bot.state import AsyncStore, ChatState, SqliteStore, StoreUnavailable
+from bot.update_intake import CLAIM_TIMEOUT_S
 from tests.conftest import free_port
 from tests.fake_telegram import FakeTelegram, Updates
 

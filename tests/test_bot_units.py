@@ -170,7 +170,7 @@ def test_403_is_not_retried(fake):
 
 
 def test_chat_locks_keep_order_and_do_not_pile_up():
-    from bot.app import ChatLocks
+    from bot.update_intake import ChatLocks
 
     locks, order = ChatLocks(), []
 

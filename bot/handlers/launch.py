@@ -16,7 +16,7 @@ logger = logging.getLogger("ray.serve.stylebot")
 
 
 class JobNotRecorded(StoreUnavailable):
-    """The store did not take a new job in time: the person is told so (bot/app.py), and `forget_unrecorded`
+    """The store did not take a new job in time: the person is told so (bot/update_intake.py), and `forget_unrecorded`
     cancels the job should the call write it after all once the store is back."""
 
     def __init__(self, cause: StoreUnavailable, chat_id: int, asked: float, gave_up: float):

@@ -1,0 +1,45 @@
+"""What a job's options and errors mean: the pure helpers the job's parts share."""
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
+
+from bot import texts
+from bot.limits import BUSY_RETRY_S
+from bot.state import Job
+from bot.styles_client import StylesError
+from models.error_codes import IMAGE_CODES, ErrorCode
+
+
+def finishing(job: Job) -> tuple[float, bool]:
+    """A preset job's strength and keep-colours (jobs saved before these settings existed: the painting)."""
+    return job.options.get("strength", 1.0), job.options.get("keep_colors", False)
+
+
+def result_format(job: Job) -> str:
+    return "PNG" if job.options.get("send_file") else "JPEG"
+
+
+def delivery_reason(e: BaseException) -> str:
+    """A short, token-free reason for a failed send: Telegram's own description, or the error's kind."""
+    if isinstance(e, (TelegramBadRequest, TelegramRetryAfter, TelegramServerError)):  # Telegram's own words
+        return e.message.removeprefix("Bad Request: ")[:120]
+    return type(e).__name__  # network errors can quote the request: keep only the kind
+
+
+def language(job: Job) -> texts.Texts:
+    """The texts of the language the person spoke when they started the job."""
+    return texts.for_language(job.options.get("lang"))
+
+
+def refusal_text(e: StylesError, tx: texts.Texts) -> str:
+    """What the person reads when the styles app refuses a job: the bot's words for every ErrorCode."""
+    own = {ErrorCode.NST_UNAVAILABLE: tx.UNAVAILABLE,
+           ErrorCode.FAST_UNAVAILABLE: tx.MY_STYLES_UNAVAILABLE,  # a saved style's job (own style images fall back)
+           ErrorCode.STYLE_NOT_TRANSFERRED: tx.NST_NOT_TRANSFERRED, ErrorCode.INTERRUPTED: tx.INTERRUPTED}
+    if e.code == ErrorCode.BUSY:
+        return tx.BUSY.format(seconds=e.retry_after or BUSY_RETRY_S)
+    if e.code in own:
+        return own[e.code]
+    if e.code in IMAGE_CODES:
+        return tx.bad_image(e.message, e.code)
+    return tx.REQUEST_REFUSALS.get(str(e.code), e.message)
