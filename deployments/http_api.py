@@ -3,6 +3,7 @@ typed response models, and the rule that every error is JSON: {"error": code, "m
 validation errors, unknown routes and wrong methods included."""
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
 from deployments.http_errors import ServiceError
+from deployments.requests import Options, field_schemas
 from models.error_codes import ErrorCode
 
 ROUTES = ("GET /v1/styles, POST /v1/stylize/{preset}, POST /v1/nst, POST /v1/fast, POST /v1/fast/vector, GET /healthz "
@@ -57,6 +59,25 @@ class ErrorBody(BaseModel):
 
 
 ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 413, 415, 422, 503)}
+BINARY = {"type": "string", "format": "binary"}
+
+
+def query_parameters(model: type[Options]) -> dict:
+    """A route's openapi_extra: `model`'s fields as its query parameters, their schemas generated from the model."""
+    return {"parameters": [{"name": name, "in": "query", "required": False, "description": prop.get("description", ""),
+                            "schema": {k: v for k, v in prop.items() if k != "description"}}
+                           for name, prop in copy.deepcopy(field_schemas(model)).items()]}
+
+
+def form_body(model: type[Options], files: dict[str, str], required: tuple[str, ...]) -> dict:
+    """A route's openapi_extra: a multipart/form-data request body of image `files` ({name: description}) and
+    `model`'s fields (generated from the model), which may also come as one JSON object in `options`."""
+    properties = {name: {**BINARY, "description": about} for name, about in files.items()}
+    properties.update(copy.deepcopy(field_schemas(model)))
+    if model.model_fields:
+        properties["options"] = {"type": "string", "description": "the same options as one JSON object"}
+    schema = {"type": "object", "required": list(required), "properties": properties, "additionalProperties": False}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
 
 # The interactive docs are Swagger UI served by this app from deployments/static (no CDN: they work offline);
 # ReDoc, which FastAPI also loads from a CDN, is left out.

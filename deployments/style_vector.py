@@ -13,28 +13,28 @@ FIELD = "style_vector"
 
 def parse_style_vector(raw) -> list[float]:
     """A style vector from a form field (JSON text) or a handle caller (a list), checked by
-    models.arbitrary.fixed.check_vector: a JSON 422 naming the field when it is not a good one."""
+    models.arbitrary.fixed.check_vector. Raises ValueError with a message that names the field and says what to
+    send (deployments/requests.py's FastParams validates the field with it: a JSON 422)."""
     if isinstance(raw, (str, bytes)):
         try:
             raw = json.loads(raw)
         except (ValueError, RecursionError):
-            raise bad_vector(f"`{FIELD}` is not JSON") from None
+            raise ValueError(_advice(f"`{FIELD}` is not JSON")) from None
     try:
         return check_vector(raw, f"`{FIELD}`").tolist()
     except StyleVectorError as e:
-        raise bad_vector(str(e)) from None
+        raise ValueError(_advice(str(e))) from None
 
 
-def bad_vector(why: str) -> BadInput:
-    return BadInput(ErrorCode.BAD_OPTION, f"{why}. Send the `vector` that POST /v1/fast/vector returned: a JSON list "
-                                          f"of {VECTOR_LENGTH} numbers.", 422)
+def _advice(why: str) -> str:
+    return f"{why}. Send the `vector` that POST /v1/fast/vector returned: a JSON list of {VECTOR_LENGTH} numbers."
 
 
-def one_style(style: bytes | None, vector) -> list[float] | None:
-    """/v1/fast takes a style image or a style vector, exactly one: the parsed vector, or None for the image."""
+def one_style(style: bytes | None, vector: list[float] | None) -> list[float] | None:
+    """/v1/fast takes a style image or a (checked) style vector, exactly one: the vector, or None for the image."""
     if (style is None) == (vector is None):
         which = "both" if style is not None else "neither"
         raise BadInput(ErrorCode.BAD_OPTION, f"Send exactly one of `style` (a style image file) and `{FIELD}` (a JSON "
                                              f"list of {VECTOR_LENGTH} numbers from POST /v1/fast/vector), not {which}.",
                        422)
-    return None if vector is None else parse_style_vector(vector)
+    return vector

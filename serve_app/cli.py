@@ -76,14 +76,9 @@ def _non_negative_float(text: str) -> float:
 
 
 def cmd_stylize(args) -> int:
-    from models import loading
-    from models.catalogue import Catalogue
-    from models.cyclegan.finishing import finish
     from models.device import pick_device
-    from models.nst import Cancelled, NSTOptions, StyleNotTransferred
-    from models.tensors import to_pil, to_tensor
+    from models.tensors import to_pil
     from models.weights_store import WeightsStore
-    from serve_app.progress import ProgressBar
 
     try:
         fmt = format_for_path(args.output)
@@ -94,59 +89,8 @@ def cmd_stylize(args) -> int:
     device = pick_device(args.device)
     store = WeightsStore()
     started = time.monotonic()
-    if args.style:
-        catalogue = Catalogue.load()
-        preset = catalogue.get(args.style)
-        if preset is None:
-            names = ", ".join(p.name for p in catalogue.presets)
-            raise CliError(f"no style {args.style!r}; styles: {names} (or use --style-image)")
-        status = catalogue.status(preset, store)
-        if not status.available:
-            raise CliError(f"style {args.style!r} is unavailable: {status.reason}")
-        strength = 1.0 if args.strength is None else args.strength
-        if strength > 1:
-            raise CliError(f"--strength for a preset is between 0 (the photo) and 1 (the full painting), "
-                           f"not {strength:g}")
-        photo = to_tensor(_decode(args.photo, args.size or 768))
-        result = finish(photo, loading.load_preset(store, status, device)(photo), strength, args.keep_colors)
-        what = status.caption
-    elif args.fast:
-        if args.steps is not None:
-            raise CliError("--steps is for the Gatys optimiser; the fast model paints in one pass (drop --fast "
-                           "to optimise)")
-        strength = 1.0 if args.strength is None else args.strength
-        if strength > 1:
-            raise CliError(f"--strength with --fast is between 0 (the photo's own style) and 1 (the style "
-                           f"image's, default), not {strength:g}")
-        photo = to_tensor(_decode(args.photo, args.size or 768))
-        art = to_tensor(_decode(args.style_image, MAX_SIDE))
-        model = loading.load_fast(store, device)
-        result = model.paint(photo, model.style_vector(art), strength)
-        result = finish(photo, result, 1.0, args.keep_colors)
-        what = f"the style of {Path(args.style_image).name}, fast"
-    else:
-        options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
-                             strength=NSTOptions.strength if args.strength is None else args.strength, keep_colors=args.keep_colors, seed=args.seed)
-        try:
-            options.validate()
-        except ValueError as e:
-            raise CliError(str(e)) from None
-        photo = to_tensor(_decode(args.photo, max(options.size, MAX_SIDE)))
-        art = to_tensor(_decode(args.style_image, MAX_SIDE))
-        nst = loading.load_nst(store, device)
-        bar = ProgressBar("painting")
-        try:
-            result = nst.run(photo, art, options, progress=bar.update).image
-        except KeyboardInterrupt:
-            raise Cancelled() from None
-        except ValueError as e:  # e.g. an image too long and narrow for the asked size
-            raise CliError(str(e)) from None
-        except StyleNotTransferred as e:
-            raise CliError(f"nothing written: {e}. Try --seed 1 (another start), more --steps or a higher "
-                           "--strength, or another style image") from None
-        finally:
-            bar.close()
-        what = f"the style of {Path(args.style_image).name}"
+    paint = _stylize_preset if args.style else _stylize_fast if args.fast else _stylize_nst
+    result, what = paint(args, store, device)
     out = Path(args.output)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -154,6 +98,83 @@ def cmd_stylize(args) -> int:
     h, w = result.shape[-2:]
     print(f"wrote {out} ({w}x{h}, {what}, {time.monotonic() - started:.1f}s on {device})")
     return 0
+
+
+def _stylize_preset(args, store, device):
+    """`stylize --style NAME`: the painting and what painted it."""
+    from models import loading
+    from models.catalogue import Catalogue
+    from models.cyclegan.finishing import finish
+    from models.tensors import to_tensor
+
+    catalogue = Catalogue.load()
+    preset = catalogue.get(args.style)
+    if preset is None:
+        names = ", ".join(p.name for p in catalogue.presets)
+        raise CliError(f"no style {args.style!r}; styles: {names} (or use --style-image)")
+    status = catalogue.status(preset, store)
+    if not status.available:
+        raise CliError(f"style {args.style!r} is unavailable: {status.reason}")
+    strength = 1.0 if args.strength is None else args.strength
+    if strength > 1:
+        raise CliError(f"--strength for a preset is between 0 (the photo) and 1 (the full painting), "
+                       f"not {strength:g}")
+    photo = to_tensor(_decode(args.photo, args.size or 768))
+    result = finish(photo, loading.load_preset(store, status, device)(photo), strength, args.keep_colors)
+    return result, status.caption
+
+
+def _stylize_fast(args, store, device):
+    """`stylize --style-image ART --fast`: the fast arbitrary-style model, one pass."""
+    from models import loading
+    from models.cyclegan.finishing import finish
+    from models.tensors import to_tensor
+
+    if args.steps is not None:
+        raise CliError("--steps is for the Gatys optimiser; the fast model paints in one pass (drop --fast "
+                       "to optimise)")
+    strength = 1.0 if args.strength is None else args.strength
+    if strength > 1:
+        raise CliError(f"--strength with --fast is between 0 (the photo's own style) and 1 (the style "
+                       f"image's, default), not {strength:g}")
+    photo = to_tensor(_decode(args.photo, args.size or 768))
+    art = to_tensor(_decode(args.style_image, MAX_SIDE))
+    model = loading.load_fast(store, device)
+    result = model.paint(photo, model.style_vector(art), strength)
+    result = finish(photo, result, 1.0, args.keep_colors)
+    return result, f"the style of {Path(args.style_image).name}, fast"
+
+
+def _stylize_nst(args, store, device):
+    """`stylize --style-image ART`: the Gatys optimiser, with a progress bar."""
+    from models import loading
+    from models.nst import Cancelled, NSTOptions, StyleNotTransferred
+    from models.tensors import to_tensor
+    from serve_app.progress import ProgressBar
+
+    options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
+                         strength=NSTOptions.strength if args.strength is None else args.strength,
+                         keep_colors=args.keep_colors, seed=args.seed)
+    try:
+        options.validate()
+    except ValueError as e:
+        raise CliError(str(e)) from None
+    photo = to_tensor(_decode(args.photo, max(options.size, MAX_SIDE)))
+    art = to_tensor(_decode(args.style_image, MAX_SIDE))
+    nst = loading.load_nst(store, device)
+    bar = ProgressBar("painting")
+    try:
+        result = nst.run(photo, art, options, progress=bar.update).image
+    except KeyboardInterrupt:
+        raise Cancelled() from None
+    except ValueError as e:  # e.g. an image too long and narrow for the asked size
+        raise CliError(str(e)) from None
+    except StyleNotTransferred as e:
+        raise CliError(f"nothing written: {e}. Try --seed 1 (another start), more --steps or a higher "
+                       "--strength, or another style image") from None
+    finally:
+        bar.close()
+    return result, f"the style of {Path(args.style_image).name}"
 
 
 def cmd_styles(args) -> int:
@@ -276,7 +297,16 @@ def cmd_redecode_preset(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stylebot", description="Turn photos into paintings.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_stylize(sub)
+    _add_train_preset(sub)
+    _add_redecode_preset(sub)
+    make_style.add_parser(sub)
+    _add_small_commands(sub)
+    return parser
 
+
+def _add_stylize(sub) -> None:
+    """`stylebot stylize`."""
     p = sub.add_parser("stylize", help="repaint a photo with a preset or your own style image")
     p.add_argument("photo", help="the photo (JPEG, PNG, WebP, BMP, GIF)")
     which = p.add_mutually_exclusive_group(required=True)
@@ -297,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.set_defaults(func=cmd_stylize)
 
+
+def _add_train_preset(sub) -> None:
+    """`stylebot train-preset`."""
     p = sub.add_parser("train-preset", help="train a feed-forward preset on photos and an artist's paintings")
     p.add_argument("name", help="the preset's name, e.g. monet")
     p.add_argument("--paintings", required=True, metavar="DIR",
@@ -327,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     p.set_defaults(func=cmd_train_preset)
 
+
+def _add_redecode_preset(sub) -> None:
+    """`stylebot redecode-preset`."""
     p = sub.add_parser("redecode-preset", help="replace a trained preset's transposed-convolution decoder (it paints "
                                                "a checkerboard) with a bilinear one, by distillation")
     p.add_argument("preset", help="the trained preset (.pth, stylebot format, transpose decoder)")
@@ -344,8 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_redecode_preset)
 
-    make_style.add_parser(sub)
 
+def _add_small_commands(sub) -> None:
+    """`stylebot styles` and `stylebot weights list | fetch`."""
     p = sub.add_parser("styles", help="list the presets and whether each is available")
     p.set_defaults(func=cmd_styles)
 
@@ -356,7 +393,6 @@ def build_parser() -> argparse.ArgumentParser:
     wf = wsub.add_parser("fetch", help="fetch weight files (all when no NAME is given)")
     wf.add_argument("names", nargs="*", metavar="NAME")
     wf.set_defaults(func=cmd_weights_fetch)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

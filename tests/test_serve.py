@@ -391,7 +391,7 @@ def test_concurrent_requests_are_batched_and_equal_single_results(app, data_dir)
 def test_back_pressure_is_recognised_however_wrapped():
     from ray.serve.exceptions import BackPressureError
 
-    from deployments.ingress import is_back_pressure
+    from deployments.calls import is_back_pressure
 
     bp = BackPressureError(num_queued_requests=1, max_queued_requests=1)
     wrapped = RuntimeError("task failed")

@@ -10,6 +10,10 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 STYLE_CHANNELS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512, "relu5_1": 512}
 MIN_SIDE = 16          # relu5_1 comes after four 2x poolings: a shorter side leaves it no pixels
 MAX_SEED = 2**31 - 1
+# What a caller may ask for (NSTOptions.validate; the styles service's request models show them in its OpenAPI schema)
+SIZE_RANGE = (MIN_SIDE, 4096)       # px, the result's long side
+MAX_STRENGTH = 100.0
+STYLE_SCALE_RANGE = (0.1, 4.0)
 
 
 class Cancelled(Exception):
@@ -51,16 +55,16 @@ class NSTOptions:
     pyramid_scale: float = 0.5     # weight of each coarser pyramid level relative to the next finer one
 
     def validate(self) -> None:
-        if not 16 <= self.size <= 4096:
-            raise ValueError("size must be between 16 and 4096 px")
+        if not SIZE_RANGE[0] <= self.size <= SIZE_RANGE[1]:
+            raise ValueError(f"size must be between {SIZE_RANGE[0]} and {SIZE_RANGE[1]} px")
         if self.steps < 1:
             raise ValueError("steps must be at least 1")
-        if not 0 <= self.strength <= 100:
-            raise ValueError("strength must be between 0 and 100")
+        if not 0 <= self.strength <= MAX_STRENGTH:
+            raise ValueError(f"strength must be between 0 and {MAX_STRENGTH:g}")
         if not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed must be between 0 and {MAX_SEED}")
-        if not 0.1 <= self.style_scale <= 4:
-            raise ValueError("style_scale must be between 0.1 and 4")
+        if not STYLE_SCALE_RANGE[0] <= self.style_scale <= STYLE_SCALE_RANGE[1]:
+            raise ValueError(f"style_scale must be between {STYLE_SCALE_RANGE[0]:g} and {STYLE_SCALE_RANGE[1]:g}")
         if self.init not in ("content", "noise"):
             raise ValueError("init must be 'content' or 'noise'")
         if not self.min_style_drop >= 0:
