@@ -5,19 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from aiogram import Bot
+
+from bot.config import BotSettings
 from bot.leases import holding
-from bot.state import StoreUnavailable
-
-if TYPE_CHECKING:
-    from bot.app import BotApp
+from bot.state import AsyncStore, StoreUnavailable
 
 logger = logging.getLogger("ray.serve.stylebot")
 POLL_TIMEOUT_S = 25
 
 
-async def connect(app: BotApp, max_delay: float = 60.0) -> None:
+class LinkedApp(Protocol):
+    """What connecting needs of the bot (`BotApp`): a protocol, so that the app imports this module and not the
+    other way round."""
+    bot: Bot
+    settings: BotSettings
+    store: AsyncStore
+    owner: str
+    polling: asyncio.Task | None
+
+    @property
+    def update_types(self) -> list[str]: ...
+
+    async def accept(self, payload: dict) -> bool: ...
+
+
+async def connect(app: LinkedApp, max_delay: float = 60.0) -> None:
     """Set the webhook, or start polling; an unreachable Bot API is tried again, 1 s later, then 2, 4 ... 60 s."""
     delay = 1.0
     while True:
@@ -40,7 +55,7 @@ async def connect(app: BotApp, max_delay: float = 60.0) -> None:
             delay = min(max_delay, delay * 2)
 
 
-async def poll(app: BotApp) -> None:
+async def poll(app: LinkedApp) -> None:
     while True:
         try:
             async with holding(app.store, "poller", app.owner, POLL_TIMEOUT_S + 15) as held:
@@ -51,7 +66,7 @@ async def poll(app: BotApp) -> None:
         await asyncio.sleep(5)
 
 
-async def poll_updates(app: BotApp) -> None:
+async def poll_updates(app: LinkedApp) -> None:
     """Ask for updates after the newest recorded one; the offset moves past an update only once it is recorded
     (Telegram forgets every update before the offset)."""
     offset = (await app.store.last_update_id() or -1) + 1 or None
