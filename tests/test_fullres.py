@@ -113,7 +113,7 @@ def test_with_the_whole_images_own_statistics_the_tiles_are_the_whole_image(kind
     small = np.ascontiguousarray(photo[:340, :512])
     whole = u8(paint(from_array(small)))
     tiled = FullResPainter.for_runner(runner, ENGINES[kind][2], tile=128, margin=margin(kind),
-                                      thumb_side=10 ** 6)(small)
+                                      thumb_side=10 ** 6, whole_side=0)(small)
     assert len(tile_grid(340, 512, 128, 64)) == 12
     assert np.abs(tiled.astype(int) - whole).max() <= 1 and mad(tiled, whole) < 1e-4
 
@@ -141,7 +141,7 @@ def test_an_own_style_vector_paints_tiled_through_the_stylizer(store, photo):
     fast = loading.load_fast(store)
     vector = fast.style_vector(from_array(np.asarray(Image.open(DATA / "starry_night.jpg").convert("RGB"))))
     small = np.ascontiguousarray(photo[:256, :384])
-    painter = FullResPainter.for_runner(fast.transformer, vector, tile=128, thumb_side=10 ** 6)
+    painter = FullResPainter.for_runner(fast.transformer, vector, tile=128, thumb_side=10 ** 6, whole_side=0)
     whole = u8(fast.paint(from_array(small), vector))
     assert np.abs(painter(small).astype(int) - whole).max() <= 1
 
@@ -155,7 +155,14 @@ def test_the_grid_covers_the_image_once_on_the_4px_phase():
         assert top % 4 == 0 and left % 4 == 0 and t.box[0] % 4 == 0 and t.box[1] % 4 == 0
         assert t.box[0] == max(0, top - 84) and t.box[3] == min(777, right + 84)
     assert (cover == 1).all() and len(tiles) == 4 * 4
-    assert len(tile_grid(200, 300, 256, 84)) == 1
+    assert len(tile_grid(200, 400, 256, 84)) == 1   # no side longer than a tile reads: one tile
+
+
+def test_a_photo_no_larger_than_the_thumbnail_is_painted_whole(runners, photo):
+    runner, paint = runners["multistyle"]
+    painter = FullResPainter.for_runner(runner, 3, tile=128, margin=64, thumb_side=1024)
+    assert len(painter.tiles(H, W)) == 1 and len(painter.tiles(H, W + 4)) > 1
+    assert np.array_equal(painter(photo), u8(paint(from_array(photo))))
 
 
 def test_the_thumbnail_is_made_in_strips_as_if_whole(photo):

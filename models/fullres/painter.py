@@ -68,13 +68,16 @@ class FullResPainter:
 
     `paint`: the engine on one image, e.g. `runner.for_style(style)`; `net`: the module holding its norm layers
     (`runner.net`). `tile`: core side in px; `margin`: context px read around each core (by default
-    measure_reach's value rounded up to a multiple of 4); `thumb_side`: the thumbnail's long side. One painter
-    may serve several threads: each call keeps its statistics to itself."""
+    measure_reach's value rounded up to a multiple of 4); `thumb_side`: the thumbnail's long side; `whole_side`
+    (default `thumb_side`): a photo whose long side is no more is painted whole, as before full resolution (its
+    thumbnail would be itself: the same pixels, sooner). One painter may serve several threads: each call keeps
+    its statistics to itself."""
 
     def __init__(self, paint: Paint, net: nn.Module, tile: int = TILE, margin: int | None = None,
-                 thumb_side: int = THUMB_SIDE):
+                 thumb_side: int = THUMB_SIDE, whole_side: int | None = None):
         self.n_stats = install_norm_hooks(net)
         self.paint, self.net, self.tile, self.thumb_side = paint, net, tile, thumb_side
+        self.whole_side = thumb_side if whole_side is None else whole_side
         self.reach = measure_reach(paint, net) if margin is None else None
         self.margin = round_up(self.reach) if margin is None else margin
 
@@ -85,6 +88,8 @@ class FullResPainter:
         return cls(runner.for_style(style), runner.net, **options)
 
     def tiles(self, h: int, w: int) -> list[Tile]:
+        if max(h, w) <= self.whole_side:
+            return [Tile((0, 0, h, w), (0, 0, h, w))]
         return tile_grid(h, w, self.tile, self.margin)
 
     def record(self, photo: np.ndarray) -> NormStats:
