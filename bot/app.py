@@ -41,7 +41,7 @@ class BotApp:
                  store: AsyncStore | None = None):
         self.settings = settings
         session = session or AiohttpSession(api=TelegramAPIServer.from_base(settings.api_base))
-        session.middleware(RetryMiddleware())
+        session.middleware(RetryMiddleware(base_delay=settings.telegram_retry_s))
         self.bot = Bot(settings.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
         self.dp = build_dispatcher()
         self.store = store or AsyncStore(open_store(settings.state_url))   # never waited on by the event loop

@@ -32,6 +32,7 @@ class BotSettings:
     lease_s: float = 30.0                 # how long a dead replica's chats and jobs wait before another takes them
     nst_preview_s: int = 10               # a picture of the painting so far at most this often (3 per job at most)
     queue_poll_s: int = 5                 # while the styles app is busy, how often the first in line tries again
+    telegram_retry_s: float = 1.0         # the first wait before retrying a Bot API call (5xx, network); doubles
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "BotSettings":
@@ -60,7 +61,8 @@ class BotSettings:
                    nst_max_steps=_positive(env, "STYLEBOT_NST_MAX_STEPS"),
                    nst_preview_s=_positive(env, "STYLEBOT_NST_PREVIEW_S") or 10,
                    queue_poll_s=_positive(env, "STYLEBOT_QUEUE_POLL_S") or 5,
-                   lease_s=_positive(env, "STYLEBOT_LEASE_S") or 30.0)
+                   lease_s=_positive(env, "STYLEBOT_LEASE_S") or 30.0,
+                   telegram_retry_s=(_positive(env, "STYLEBOT_TELEGRAM_RETRY_MS") or 1000) / 1000)
 
     @property
     def webhook_url(self) -> str | None:

@@ -42,7 +42,8 @@ def state_db(tmp_path_factory) -> Path:
 def bot_env(fake, state_db, **extra):
     return {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE": fake.url,
             "STYLEBOT_PUBLIC_URL": "https://bot.example.org", "STYLEBOT_STATE_URL": f"sqlite:///{state_db}",
-            "STYLEBOT_NST_MAX_SIZE": "128", "STYLEBOT_NST_MAX_STEPS": str(NST_STEPS), **extra}
+            "STYLEBOT_NST_MAX_SIZE": "128", "STYLEBOT_NST_MAX_STEPS": str(NST_STEPS),
+            "STYLEBOT_TELEGRAM_RETRY_MS": "100", **extra}
 
 
 def deploy_bot(fake, state_db, **extra):
