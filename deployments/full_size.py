@@ -33,17 +33,19 @@ class FullSize:
         self.one_at_a_time = threading.Lock()
         self.painted = self.stopped = 0   # full-size paintings finished, and stopped early by their caller leaving
 
-    def painter(self, paint: Paint) -> FullResPainter:
-        if self.margin is None:  # the network's reach: measured on its first full-size painting
-            self.margin = FullResPainter(paint, self.net).margin
-        return FullResPainter(paint, self.net, margin=self.margin)
+    def painter(self, paint: Paint, strength: float = 1.0, keep_colors: bool = False) -> FullResPainter:
+        """`paint` finished per tile. The network's reach is measured on its first full-size painting, on the
+        painting itself (finished with strength 0 it would be the photo, and reach nothing)."""
+        painter = FullResPainter(finished(paint, strength, keep_colors), self.net, margin=self.margin, reach_of=paint)
+        self.margin = painter.margin
+        return painter
 
     def paint(self, photo: np.ndarray, paint: Paint, fmt: str, on_tile: OnTile,
               strength: float = 1.0, keep_colors: bool = False) -> bytes:
         """`photo` (H, W, 3) uint8 painted at its size with `paint`, finished (strength, colours: both per pixel,
         so per tile) and encoded as `fmt`."""
         with self.one_at_a_time:
-            painter = self.painter(finished(paint, strength, keep_colors))
+            painter = self.painter(paint, strength, keep_colors)
             try:
                 painted = painter(photo, on_tile=on_tile)
             except CallerLeft:

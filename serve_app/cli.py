@@ -131,20 +131,20 @@ def _stylize_preset(args, store, device):
     runner, style = loading.load_preset_runner(store, status, device)
     if args.size == FULL:
         photo = np.asarray(_decode(args.photo, FULL_DECODE_SIDE))
-        paint = finished(runner.for_style(style), strength, args.keep_colors)
-        return _paint_full(photo, runner.net, paint), status.caption
+        return _paint_full(photo, runner.net, runner.for_style(style), strength, args.keep_colors), status.caption
     photo = to_tensor(_decode(args.photo, args.size or 768))
     return finished(runner.for_style(style), strength, args.keep_colors)(photo), status.caption
 
 
-def _paint_full(photo: np.ndarray, net, paint) -> np.ndarray:
-    """The (H, W, 3) uint8 photo painted at its own size, tile by tile, with a progress bar."""
+def _paint_full(photo: np.ndarray, net, paint, strength: float, keep_colors: bool) -> np.ndarray:
+    """The (H, W, 3) uint8 photo painted at its own size, tile by tile, finished per tile, with a progress bar."""
+    from models.cyclegan.finishing import finished
     from models.fullres import FullResPainter
     from serve_app.progress import ProgressBar
 
     bar = ProgressBar("tiles")
     try:
-        return FullResPainter(paint, net)(photo, on_tile=bar.update)
+        return FullResPainter(finished(paint, strength, keep_colors), net, reach_of=paint)(photo, on_tile=bar.update)
     finally:
         bar.close()
 
@@ -152,7 +152,7 @@ def _paint_full(photo: np.ndarray, net, paint) -> np.ndarray:
 def _stylize_fast(args, store, device):
     """`stylize --style-image ART --fast`: the fast arbitrary-style model, one pass."""
     from models import loading
-    from models.cyclegan.finishing import finish, finished
+    from models.cyclegan.finishing import finish
     from models.fullres import THUMB_SIDE, thumbnail
     from models.tensors import to_tensor
 
@@ -169,8 +169,8 @@ def _stylize_fast(args, store, device):
     if args.size == FULL:
         photo = np.asarray(_decode(args.photo, FULL_DECODE_SIDE))
         vector = model.mixed_vector(model.style_vector(art), thumbnail(photo, THUMB_SIDE), strength)
-        paint = finished(model.transformer.for_style(vector), 1.0, args.keep_colors)
-        return _paint_full(photo, model.transformer.net, paint), what
+        return _paint_full(photo, model.transformer.net, model.transformer.for_style(vector), 1.0,
+                           args.keep_colors), what
     photo = to_tensor(_decode(args.photo, args.size or 768))
     result = model.paint(photo, model.style_vector(art), strength)
     return finish(photo, result, 1.0, args.keep_colors), what

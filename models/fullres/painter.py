@@ -71,14 +71,15 @@ class FullResPainter:
     measure_reach's value rounded up to a multiple of 4); `thumb_side`: the thumbnail's long side; `whole_side`
     (default `thumb_side`): a photo whose long side is no more is painted whole, as before full resolution (its
     thumbnail would be itself: the same pixels, sooner). One painter may serve several threads: each call keeps
-    its statistics to itself."""
+    its statistics to itself. `reach_of`: the painting to measure the reach on, when `paint` adds a per-pixel
+    step after it (a blend with the photo at strength 0 would reach nothing)."""
 
     def __init__(self, paint: Paint, net: nn.Module, tile: int = TILE, margin: int | None = None,
-                 thumb_side: int = THUMB_SIDE, whole_side: int | None = None):
+                 thumb_side: int = THUMB_SIDE, whole_side: int | None = None, reach_of: Paint | None = None):
         self.n_stats = install_norm_hooks(net)
         self.paint, self.net, self.tile, self.thumb_side = paint, net, tile, thumb_side
         self.whole_side = thumb_side if whole_side is None else whole_side
-        self.reach = measure_reach(paint, net) if margin is None else None
+        self.reach = measure_reach(reach_of or paint, net) if margin is None else None
         self.margin = round_up(self.reach) if margin is None else margin
 
     @classmethod
