@@ -13,7 +13,7 @@ from models.limits import FULL
 
 QUALITIES = {  # preset long side ("full": the photo's own, as Telegram sent it), NST long side, NST evaluation budget
     "fast": (512, 256, 150),
-    "standard": (768, 384, 300),
+    "standard": (FULL, 384, 300),
     "best": (FULL, 512, 500),
 }
 STRENGTHS = (0.5, 1.0, 2.0)               # NST: a multiplier of the style weight
