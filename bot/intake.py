@@ -8,6 +8,7 @@ from aiogram.types import Message
 from bot.texts import Texts
 from bot.files import DownloadError, TelegramFiles
 from bot.limits import TELEGRAM_DOWNLOAD_BYTES
+from bot.state import ContentInfo
 from models.images import ImageError, ImageLimits, decode_image
 
 IMAGE_MIME_TYPES = {"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"}
@@ -31,9 +32,9 @@ def image_reference(message: Message, tx: Texts) -> tuple[str, int | None] | Non
     return None
 
 
-async def checked_image(files: TelegramFiles, message: Message, tx: Texts) -> str:
-    """The image's file_id, after downloading and decoding it once: a broken or oversized image is refused now,
-    not after the person has picked a style."""
+async def checked_image(files: TelegramFiles, message: Message, tx: Texts) -> tuple[str, ContentInfo]:
+    """The image's file_id and what it is (a file or a compressed photo, its size), after downloading and
+    decoding it once: a broken or oversized image is refused now, not after the person has picked a style."""
     ref = image_reference(message, tx)
     if ref is None:
         raise Refusal(tx.ASK_PHOTO)
@@ -45,7 +46,8 @@ async def checked_image(files: TelegramFiles, message: Message, tx: Texts) -> st
     except DownloadError as e:
         raise Refusal(tx.FILE_TOO_BIG if str(e) == "too_big" else tx.DOWNLOAD_FAILED) from None
     try:
-        await asyncio.to_thread(decode_image, data, LIMITS, 64)
+        preview = await asyncio.to_thread(decode_image, data, LIMITS, 64)
     except ImageError as e:
         raise Refusal(tx.bad_image(e.message, e.code)) from None
-    return file_id
+    width, height = preview.info["original_size"]
+    return file_id, ContentInfo(as_file=message.document is not None, width=width, height=height)

@@ -100,7 +100,23 @@ class StylesClient:
                   previews: dict | None = None) -> AsyncIterator[dict]:
         """Progress (and, when asked for, preview) events, then the result event; cancelling the consumer
         cancels the optimisation."""
-        gen = self.streaming.nst.remote(content, style, options, fmt, previews)
+        async for event in self._stream("nst", content, style, options, fmt, previews):
+            yield event
+
+    async def stylize_stream(self, preset: str, image: bytes, fmt: str, size: int | str, strength: float = 1.0,
+                             keep_colors: bool = False) -> AsyncIterator[dict]:
+        """`stylize` as events: at size "full" the tiles done ({"type": "progress", "done", "total"}), then the
+        result event; cancelling the consumer stops the painting."""
+        async for event in self._stream("stylize_stream", preset, image, fmt, size, strength, keep_colors):
+            yield event
+
+    async def fast_stream(self, content: bytes, style: bytes | None, options: dict, fmt: str) -> AsyncIterator[dict]:
+        """`fast` (or, with options["style_vector"], `fast_vector`) as events, as stylize_stream's."""
+        async for event in self._stream("fast_stream", content, style, options, fmt):
+            yield event
+
+    async def _stream(self, method: str, *args) -> AsyncIterator[dict]:
+        gen = getattr(self.streaming, method).remote(*args)
         try:
             async for event in gen:
                 yield event

@@ -60,6 +60,8 @@ ALL_OF_THESE = "All of these"
 BACK = "‹ Back"
 OWN_STYLE = "My own style image"
 CAPTION_FILE = "Full-resolution file"
+TILES_PROGRESS = "Painting it at full size ({width}x{height}): {percent}% (part {done} of {total})"
+SHRUNK_TO_FIT = "\n(made {width}x{height} to fit Telegram's limits; painted at {painted_width}x{painted_height})"
 ALBUM_LEFT_OUT = "Some styles were busy and are missing from the album: {names}. Tap one to try it again."
 ONE_JOB = "I'm still working on your last picture. Wait for it, or /cancel it first."
 CANCELLED = "Cancelled. Send a photo whenever you like."
@@ -195,6 +197,10 @@ class Texts:
     def nst_progress(self, step: int, total: int) -> str:
         percent = min(99, int(100 * step / max(total, 1)))
         return self.NST_PROGRESS.format(percent=percent, step=step, total=total)
+
+    def tiles_progress(self, done: int, total: int, size: tuple[int, int]) -> str:
+        percent = min(99, int(100 * done / max(total, 1)))
+        return self.TILES_PROGRESS.format(percent=percent, done=done, total=total, width=size[0], height=size[1])
 
     def label(self, style: dict) -> str:
         """A catalogue entry's label in this language (the catalogue's own when there is no translation)."""

@@ -3,7 +3,7 @@ stylebot_rejections), a one-pass call whose replica was lost is sent again (styl
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
 from ray.serve.exceptions import BackPressureError, ReplicaUnavailableError
@@ -51,12 +51,38 @@ async def one_pass(target: str, label: str, what: str, call: Callable[[], Awaita
     raise replica_lost()
 
 
-def streaming_error(e: Exception) -> Exception:
-    """What a streaming (NST) call's failure becomes: a full queue a 503, a lost replica "interrupted" (progress
-    went out already: the caller decides whether to start again), anything else itself."""
+def streaming_error(e: Exception, target: str = "nst") -> Exception:
+    """What a streaming (NST, full-size) call's failure becomes: a full queue a 503, a lost replica "interrupted"
+    (progress went out already: the caller decides whether to start again), anything else itself."""
     if is_back_pressure(e):
-        rejections.inc(tags={"target": "nst"})
+        rejections.inc(tags={"target": target})
         return busy("painting service")
     if is_replica_lost(e):
         return replica_lost()
     return e
+
+
+async def relayed(stream, target: str) -> AsyncIterator[dict]:
+    """A deployment's event stream (a streaming handle call) passed on, its failures as streaming_error's; the
+    call is cancelled when our own caller goes away (a no-op once it has finished)."""
+    try:
+        async for event in stream:
+            yield event
+    except Exception as e:
+        error = streaming_error(e, target)
+        if error is e:
+            raise
+        raise error from None
+    finally:
+        try:
+            stream.cancel()
+        except Exception:  # noqa: BLE001 - cancel() re-raises the call's own error, handled above
+            pass
+
+
+async def result_of(events: AsyncIterator[dict]) -> bytes:
+    """The image of a stream's "result" event (its progress events dropped)."""
+    async for event in events:
+        if event["type"] == "result":
+            return event["image"]
+    raise RuntimeError("the painting ended without a result")

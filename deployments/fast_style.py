@@ -3,12 +3,15 @@ requests are batched with @serve.batch (same-size photos run together, each with
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import numpy as np
 import torch
 from ray import serve
 
+from deployments.full_size import FullSize, stream_painting
 from models.arbitrary.fixed import VECTOR_LENGTH
+from models.fullres import THUMB_SIDE, thumbnail
 from models.cyclegan.finishing import finish
 from models.device import prepare_torch
 from models.images import encode_image
@@ -28,6 +31,7 @@ class FastStyle:
         if vector.numel() != VECTOR_LENGTH:  # callers check the vectors they send against this length
             raise ValueError(f"the style predictor makes {vector.numel()} numbers, not {VECTOR_LENGTH}")
         self.batch_sizes: list[int] = []
+        self.full_size = FullSize(self.model.transformer.net)
 
     def reconfigure(self, config: dict) -> None:
         self.paint_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
@@ -39,6 +43,26 @@ class FastStyle:
         size). `style` may instead be a style vector (`vector`'s, as a float32 array). `strength` (0..1) moves the
         style toward the photo's own; `keep_colors` keeps the photo's colours."""
         return await self.paint_batch(content, style, fmt, float(strength), bool(keep_colors))
+
+    async def stylize_full(self, content: np.ndarray, style: np.ndarray, fmt: str = "JPEG", strength: float = 1.0,
+                           keep_colors: bool = False) -> AsyncIterator[dict]:
+        """`stylize` at the photo's own size, tile by tile (deployments/full_size.py): {"type": "progress", "done",
+        "total"} tiles, then {"type": "result", "image": bytes}."""
+        def work(on_tile):
+            vector = self._mixed_vector(content, style, float(strength))
+            paint = self.model.transformer.for_style(vector)
+            return self.full_size.paint(content, paint, fmt, on_tile, 1.0, bool(keep_colors))
+        async for event in stream_painting(work):
+            yield event
+
+    def _mixed_vector(self, content: np.ndarray, style: np.ndarray, strength: float) -> torch.Tensor:
+        """The style's vector moved toward the photo's own (read from its thumbnail) by 1 - strength."""
+        return self.model.mixed_vector(self._vector(style), thumbnail(content, THUMB_SIDE), strength)
+
+    def _vector(self, style: np.ndarray) -> torch.Tensor:
+        if style.ndim == 1:
+            return torch.from_numpy(np.array(style, np.float32))
+        return self.model.style_vector(from_array(style))
 
     async def vector(self, style: np.ndarray) -> list[float]:
         """The style vector of a decoded (H, W, 3) uint8 style image: what `stylize` computes from it."""
@@ -52,12 +76,11 @@ class FastStyle:
     def _run(self, contents, styles, fmts, strengths, keep_colors) -> list[bytes]:
         self.batch_sizes = (self.batch_sizes + [len(contents)])[-100:]
         photos = [from_array(a) for a in contents]
-        vectors = [torch.from_numpy(np.array(s, np.float32)) if s.ndim == 1 else self.model.style_vector(from_array(s))
-                   for s in styles]
+        vectors = [self._vector(s) for s in styles]
         painted = self.model.paint_many(photos, vectors, strengths)
         # strength is already in the style vectors; keep-colours the same way as for presets
         return [encode_image(to_pil(finish(x, y, 1.0, k)), fmt)
                 for x, y, fmt, k in zip(photos, painted, fmts, keep_colors)]
 
     def stats(self) -> dict:
-        return {"device": self.device, "batch_sizes": list(self.batch_sizes)}
+        return {"device": self.device, "batch_sizes": list(self.batch_sizes), "full_size": self.full_size.stats()}

@@ -4,11 +4,13 @@ deployment, and one batch may mix them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import numpy as np
 import torch
 from ray import serve
 
+from deployments.full_size import FullSize, stream_painting
 from models import loading
 from models.cyclegan.finishing import finish
 from models.device import prepare_torch
@@ -33,6 +35,7 @@ class Generator:
         self.runner.run_many([torch.rand(3, 64, 64)], [warm_style] if self.multi else None)
         self.batch_sizes: list[int] = []
         self.painting = 0   # images being painted now (stats: a caller can see a batch in progress)
+        self.full_size = FullSize(self.runner.net)
 
     def reconfigure(self, config: dict) -> None:
         self.stylize_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
@@ -43,9 +46,22 @@ class Generator:
         """A decoded (H, W, 3) uint8 image in, `fmt` bytes out, the same size. `strength` (0..1) blends the
         painting with the photo; `keep_colors` gives it the photo's colours (models.cyclegan.finishing);
         `style`: which style, for a network that paints several."""
+        self._check_style(style)
+        return await self.stylize_batch(image, fmt, float(strength), bool(keep_colors), style)
+
+    async def stylize_full(self, image: np.ndarray, fmt: str = "JPEG", strength: float = 1.0,
+                           keep_colors: bool = False, style: int | str | None = None) -> AsyncIterator[dict]:
+        """`stylize` at the photo's own size, tile by tile (deployments/full_size.py), outside the batches:
+        {"type": "progress", "done", "total"} tiles, then {"type": "result", "image": bytes}."""
+        self._check_style(style)
+        paint = self.runner.for_style(style)
+        async for event in stream_painting(lambda on_tile: self.full_size.paint(
+                image, paint, fmt, on_tile, float(strength), bool(keep_colors))):
+            yield event
+
+    def _check_style(self, style: int | str | None) -> None:
         if (style is None) == self.multi:
             raise ValueError(f"{self.preset}: " + ("a style index is needed" if self.multi else "no style index"))
-        return await self.stylize_batch(image, fmt, float(strength), bool(keep_colors), style)
 
     @serve.batch(max_batch_size=8, batch_wait_timeout_s=0.01)
     async def stylize_batch(self, images: list[np.ndarray], fmts: list[str], strengths: list[float],
@@ -66,4 +82,4 @@ class Generator:
 
     def stats(self) -> dict:
         return {"preset": self.preset, "device": self.device, "caption": self.caption,
-                "recent_batch_sizes": self.batch_sizes, "painting": self.painting}
+                "recent_batch_sizes": self.batch_sizes, "painting": self.painting, "full_size": self.full_size.stats()}

@@ -9,25 +9,26 @@ import hashlib
 import io
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import numpy as np
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 from PIL import Image
 
-from deployments.calls import one_pass, streaming_error
+from deployments.calls import one_pass, result_of, streaming_error
+from deployments.full_size_calls import FullSizeCalls
 from deployments.http_api import api
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
 from deployments.http_routes import StylesRoutes
 from deployments.metrics import Measured
-from deployments.requests import FastParams, NSTParams, PresetParams, validated
+from deployments.requests import FastParams, NSTParams, PresetParams, is_full, validated
 from deployments.style_vector import one_style
 from models import paths
 from models.contact_sheet import contact_sheet
 from models.error_codes import ErrorCode
 from models.images import ImageError, ImageLimits, decode_image, encode_image, shrink
-from models.limits import MAX_SIDE
+from models.limits import FULL, MAX_SIDE
 from models.nst.options import MIN_SIDE
 from models.tensors import fit_long_side, to_array
 
@@ -58,7 +59,7 @@ def check_shape(img, long_side: int) -> None:
 
 @serve.deployment
 @serve.ingress(api)
-class StylesIngress(StylesRoutes):
+class StylesIngress(StylesRoutes, FullSizeCalls):
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
                  preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000,
                  preset_styles: dict[str, int] | None = None, fast: DeploymentHandle | None = None):
@@ -89,9 +90,11 @@ class StylesIngress(StylesRoutes):
         check_shape(img, max(img.size))
         return img
 
-    def _preset_side(self, size: int | None) -> int:
-        """A preset's long side: `size` (checked by PresetParams or FastParams), at most the service's."""
-        return min(size or self.preset_max_side, self.preset_max_side)
+    def _preset_side(self, size: int | str | None) -> int:
+        """A preset's long side: `size` (checked by PresetParams or FastParams), at most the service's. "full" is
+        painted by the stream methods (deployments/full_size_calls.py); an album of every style is at most the
+        service's limit."""
+        return self.preset_max_side if size in (None, FULL) else min(size, self.preset_max_side)
 
     def _generator(self, preset: str) -> DeploymentHandle:
         if preset in self.generators:
@@ -105,6 +108,8 @@ class StylesIngress(StylesRoutes):
                       strength: float = 1.0, keep_colors: bool = False) -> bytes:
         """Repaint `image` with a preset; returns `fmt` bytes. `strength` (0..1) blends the painting with the photo,
         `keep_colors` keeps the photo's colours. Raises ServiceError for bad input or overload."""
+        if is_full(size):  # measured as the stream it is
+            return await result_of(self.stylize_stream(preset, image, fmt, size, strength, keep_colors))
         with Measured("preset"):
             self._generator(preset)
             params = validated(PresetParams, {"size": size, "strength": strength, "keep_colors": keep_colors})
@@ -164,17 +169,22 @@ class StylesIngress(StylesRoutes):
         """Paint `content` in the style of `style` in one pass (the fast arbitrary-style model); options: size,
         strength (0..1), keep_colors, and `style_vector` (a list from `style_vector`, or its JSON) in place of
         `style` (None then). Raises ServiceError for bad input or overload."""
+        if isinstance(options, Mapping) and is_full(options.get("size")):  # measured as the stream it is
+            return await result_of(self.fast_stream(content, style, options, fmt))
         with Measured("fast"):
             fast = self._fast()
             params = validated(FastParams, options)
             vector = one_style(style, params.style_vector)
             c = to_array(await self._decode(content, self._preset_side(params.size)))
-            if vector is None:
-                s = to_array(await self._decode(style, FAST_STYLE_SIDE))
-            else:
-                s = np.asarray(vector, np.float32)
+            s = await self._style_input(style, vector)
             return await one_pass("fast", "fast style", "quick painter",
                                   lambda: fast.stylize.remote(c, s, fmt, params.strength, params.keep_colors))
+
+    async def _style_input(self, style: bytes | None, vector: list[float] | None) -> np.ndarray:
+        """What the fast deployment paints with: the decoded style image, or the style vector."""
+        if vector is None:
+            return to_array(await self._decode(style, FAST_STYLE_SIDE))
+        return np.asarray(vector, np.float32)
 
     async def style_vector(self, style: bytes) -> list[float]:
         """The style vector of a style image (VECTOR_LENGTH numbers): `fast` paints the same with it as with

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema,
                       field_validator, model_validator)
@@ -16,7 +16,7 @@ from deployments.http_errors import BadInput
 from deployments.style_vector import parse_style_vector
 from models.arbitrary.fixed import VECTOR_LENGTH
 from models.error_codes import ErrorCode
-from models.limits import MIN_PRESET_SIDE
+from models.limits import FULL, MIN_PRESET_SIDE
 from models.nst.options import MAX_SEED, MAX_STRENGTH, SIZE_RANGE, STYLE_SCALE_RANGE, NSTOptions
 
 
@@ -29,6 +29,17 @@ def _form_value(value: Any) -> Any:
     return value
 
 
+def is_full(size: Any) -> bool:
+    """Whether a (not yet validated) size asks for the photo's own size."""
+    return isinstance(size, str) and size.strip().lower() == FULL
+
+
+def _size_value(value: Any) -> Any:
+    """A form value, and "Full" or " full " is "full"."""
+    value = _form_value(value)
+    return FULL if isinstance(value, str) and value.lower() == FULL else value
+
+
 # Form-friendly but strict-ish types: "256" and 256 are an Int, "0.5" a Number (never NaN or infinite: see
 # Options.model_config), "true"/"yes"/"on"/"1" and "false"/"no"/"off"/"0" a Flag; "maybe" or 2.5 for an Int is refused.
 Int = Annotated[int, BeforeValidator(_form_value)]
@@ -36,8 +47,9 @@ Number = Annotated[float, BeforeValidator(_form_value)]
 Flag = Annotated[bool, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
 # A preset's (and /v1/fast's) size: none means the service's limit, and a larger one is cut to it. (The bound goes
 # before the validator, or pydantic's JSON schema shows it as "ge", not "minimum".)
-PresetSize = Annotated[int, Field(ge=MIN_PRESET_SIDE), BeforeValidator(_form_value)] | None
-PRESET_SIZE = "long side of the result in pixels (default and most: the service's limit)"
+PresetSize = Annotated[Annotated[int, Field(ge=MIN_PRESET_SIDE)] | Literal["full"], BeforeValidator(_size_value)] | None
+PRESET_SIZE = ("long side of the result in pixels (default and most: the service's limit), or \"full\": the photo's "
+               "own size, painted tile by tile")
 
 
 class Options(BaseModel):
@@ -142,7 +154,7 @@ UNITS = {"size": " px"}
 
 def refusal(error: dict, model: type[Options], what: str, context: dict) -> str:
     """A message fit to show a person for pydantic's first `error` about `model` (`context`: the validation's)."""
-    kind, name = error["type"], ".".join(str(part) for part in error["loc"])
+    kind, name = error["type"], str(error["loc"][0]) if error["loc"] else ""  # a union's branch is loc[1]
     if kind == "extra_forbidden":
         return f"Unknown {what} {name[:40]!r}; {model.takes()}."
     if kind == "value_error":  # a validator's own message, which names the field
@@ -151,11 +163,17 @@ def refusal(error: dict, model: type[Options], what: str, context: dict) -> str:
     if schema is None:  # a model-level refusal: its message names the field
         return error["msg"] + ("" if error["msg"].endswith(".") else ".")
     label, about = f"{what.capitalize()} {name!r}", f": {schema['description']}" if "description" in schema else ""
-    bounds = _bounds(schema, context.get(f"max_{name}"), UNITS.get(name, ""))
+    options = [o for o in schema.get("anyOf", [schema]) if o.get("type") != "null"]  # a union: each option's kind, the bounds of the ranged one
+    ranged = next((o for o in options if "minimum" in o or "maximum" in o), schema)
+    bounds = _bounds(ranged, context.get(f"max_{name}"), UNITS.get(name, ""))
     if kind in RANGE_ERRORS:
         return f"{label} must be {bounds}, not {str(error['input'])[:40]}{about}."
-    wanted = f"a finite number {bounds}".rstrip() if kind == "finite_number" else KINDS.get(schema.get("type"), "valid")
+    wanted = f"a finite number {bounds}".rstrip() if kind == "finite_number" else " or ".join(map(_kind, options))
     return f"{label} must be {wanted}, not {_shown(error['input'])}{about}."
+
+
+def _kind(option: dict) -> str:
+    return f'"{option["const"]}"' if "const" in option else KINDS.get(option.get("type"), "valid")
 
 
 def _bounds(schema: dict, limit, unit: str) -> str:

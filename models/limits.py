@@ -6,3 +6,5 @@ MIN_IMAGE_SIDE = 32
 MAX_SIDE = 1024                       # decoded images are shrunk to this long side before a model sees them
 MIN_PRESET_SIDE = 64                  # a preset's output below this is not worth painting
 RETRY_AFTER_S = 30                    # the wait a "busy" answer asks for
+FULL = "full"                         # a size: the photo's own, painted tile by tile (models/fullres)
+FULL_DECODE_SIDE = 1_000_000          # the long side a full-size photo is decoded at: no shrinking; MAX_PIXELS bounds it

@@ -55,9 +55,16 @@ def load_runner(store: WeightsStore, weights: str, adapter: str, device: str = "
 
 def load_preset(store: WeightsStore, status: PresetStatus, device: str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
     """image -> image in the preset's style."""
+    runner, style = load_preset_runner(store, status, device)
+    return runner.for_style(style)
+
+
+def load_preset_runner(store: WeightsStore, status: PresetStatus,
+                       device: str = "cpu") -> tuple[GeneratorRunner, int | str | None]:
+    """The runner that paints the preset, and the preset's style in it (None for a one-style generator)."""
     if status.choice is None:
         raise WeightsError(status.name, None, f"preset unavailable: {status.reason}",
                            "fetch its weights (stylebot weights list)")
     choice = status.choice
     styles = [choice.style] if choice.adapter == "arbitrary" else None
-    return load_runner(store, choice.weights, choice.adapter, device, styles).for_style(choice.style)
+    return load_runner(store, choice.weights, choice.adapter, device, styles), choice.style

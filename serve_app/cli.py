@@ -15,8 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from models.images import ImageError, decode_image, encode_image, format_for_path
-from models.limits import MAX_SIDE
+from models.limits import FULL, FULL_DECODE_SIDE, MAX_SIDE
 from serve_app import make_style
 
 EXIT_ERROR = 1
@@ -53,6 +56,11 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
     return value
+
+
+def _size(text: str) -> int | str:
+    """--size: a whole number of pixels, or "full" (the photo's own size)."""
+    return FULL if text.strip().lower() == FULL else _positive_int(text)
 
 
 def _positive_float(text: str) -> float:
@@ -94,8 +102,9 @@ def cmd_stylize(args) -> int:
     out = Path(args.output)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(encode_image(to_pil(result), fmt))
-    h, w = result.shape[-2:]
+    image = Image.fromarray(result) if isinstance(result, np.ndarray) else to_pil(result)
+    out.write_bytes(encode_image(image, fmt))
+    w, h = image.size
     print(f"wrote {out} ({w}x{h}, {what}, {time.monotonic() - started:.1f}s on {device})")
     return 0
 
@@ -104,7 +113,7 @@ def _stylize_preset(args, store, device):
     """`stylize --style NAME`: the painting and what painted it."""
     from models import loading
     from models.catalogue import Catalogue
-    from models.cyclegan.finishing import finish
+    from models.cyclegan.finishing import finished
     from models.tensors import to_tensor
 
     catalogue = Catalogue.load()
@@ -119,15 +128,32 @@ def _stylize_preset(args, store, device):
     if strength > 1:
         raise CliError(f"--strength for a preset is between 0 (the photo) and 1 (the full painting), "
                        f"not {strength:g}")
+    runner, style = loading.load_preset_runner(store, status, device)
+    if args.size == FULL:
+        photo = np.asarray(_decode(args.photo, FULL_DECODE_SIDE))
+        return _paint_full(photo, runner.net, runner.for_style(style), strength, args.keep_colors), status.caption
     photo = to_tensor(_decode(args.photo, args.size or 768))
-    result = finish(photo, loading.load_preset(store, status, device)(photo), strength, args.keep_colors)
-    return result, status.caption
+    return finished(runner.for_style(style), strength, args.keep_colors)(photo), status.caption
+
+
+def _paint_full(photo: np.ndarray, net, paint, strength: float, keep_colors: bool) -> np.ndarray:
+    """The (H, W, 3) uint8 photo painted at its own size, tile by tile, finished per tile, with a progress bar."""
+    from models.cyclegan.finishing import finished
+    from models.fullres import FullResPainter
+    from serve_app.progress import ProgressBar
+
+    bar = ProgressBar("tiles")
+    try:
+        return FullResPainter(finished(paint, strength, keep_colors), net, reach_of=paint)(photo, on_tile=bar.update)
+    finally:
+        bar.close()
 
 
 def _stylize_fast(args, store, device):
     """`stylize --style-image ART --fast`: the fast arbitrary-style model, one pass."""
     from models import loading
     from models.cyclegan.finishing import finish
+    from models.fullres import THUMB_SIDE, thumbnail
     from models.tensors import to_tensor
 
     if args.steps is not None:
@@ -137,21 +163,30 @@ def _stylize_fast(args, store, device):
     if strength > 1:
         raise CliError(f"--strength with --fast is between 0 (the photo's own style) and 1 (the style "
                        f"image's, default), not {strength:g}")
-    photo = to_tensor(_decode(args.photo, args.size or 768))
     art = to_tensor(_decode(args.style_image, MAX_SIDE))
     model = loading.load_fast(store, device)
+    what = f"the style of {Path(args.style_image).name}, fast"
+    if args.size == FULL:
+        photo = np.asarray(_decode(args.photo, FULL_DECODE_SIDE))
+        vector = model.mixed_vector(model.style_vector(art), thumbnail(photo, THUMB_SIDE), strength)
+        return _paint_full(photo, model.transformer.net, model.transformer.for_style(vector), 1.0,
+                           args.keep_colors), what
+    photo = to_tensor(_decode(args.photo, args.size or 768))
     result = model.paint(photo, model.style_vector(art), strength)
-    result = finish(photo, result, 1.0, args.keep_colors)
-    return result, f"the style of {Path(args.style_image).name}, fast"
+    return finish(photo, result, 1.0, args.keep_colors), what
 
 
 def _stylize_nst(args, store, device):
     """`stylize --style-image ART`: the Gatys optimiser, with a progress bar."""
     from models import loading
     from models.nst import Cancelled, NSTOptions, StyleNotTransferred
+    from models.nst.options import SIZE_RANGE
     from models.tensors import to_tensor
     from serve_app.progress import ProgressBar
 
+    if args.size == FULL:
+        raise CliError("--size full is for presets and --fast; the optimiser paints at a working size: pass --size "
+                       f"PX (at most {SIZE_RANGE[1]}), or add --fast for the photo's own size")
     options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
                          strength=NSTOptions.strength if args.strength is None else args.strength,
                          keep_colors=args.keep_colors, seed=args.seed)
@@ -313,8 +348,9 @@ def _add_stylize(sub) -> None:
     which.add_argument("--style", metavar="NAME", help="a preset (see `stylebot styles`)")
     which.add_argument("--style-image", metavar="ART", help="a painting whose style to copy (Gatys NST)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="result file, .jpg or .png")
-    p.add_argument("--size", type=_positive_int, metavar="PX",
-                   help="long side of the result (default: 768 for presets and --fast, 384 for NST)")
+    p.add_argument("--size", type=_size, metavar="PX",
+                   help="long side of the result (default: 768 for presets and --fast, 384 for NST); presets and "
+                        "--fast: `full`, the photo's own size, painted tile by tile")
     p.add_argument("--steps", type=_positive_int, metavar="N", help="NST evaluation budget (default 300)")
     p.add_argument("--strength", type=_non_negative_float, metavar="X",
                    help="presets: 0 (the photo) to 1 (the full painting, default); NST: style weight multiplier "

@@ -12,7 +12,7 @@ class ProgressBar:
         self.tty = stream.isatty()
         self._last_line = 0.0
 
-    def update(self, step: int, total: int, loss: float) -> None:
+    def update(self, step: int, total: int, loss: float | None = None) -> None:
         now = time.monotonic()
         if not self.tty and now - self._last_line < 5 and step < total:
             return  # in logs, one line every few seconds is plenty
@@ -21,7 +21,7 @@ class ProgressBar:
         elapsed = now - self.start
         eta = elapsed / step * (total - step) if step else 0
         line = (f"{self.label} [{'#' * done}{'.' * (self.width - done)}] {step}/{total} "
-                f"loss {loss:.4g} {elapsed:.0f}s elapsed, <{eta:.0f}s left")
+                + ("" if loss is None else f"loss {loss:.4g} ") + f"{elapsed:.0f}s elapsed, <{eta:.0f}s left")
         self.stream.write(("\r" + line) if self.tty else line + "\n")
         self.stream.flush()
 

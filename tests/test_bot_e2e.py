@@ -256,6 +256,27 @@ def test_full_size_file_is_sent_when_the_settings_ask(chat, state_db):
     wait_statuses(state_db, chat.id, ["done"])
 
 
+def test_a_photo_sent_as_a_file_comes_back_at_its_own_size_as_a_file(chat, state_db, data_dir):
+    """Issue #25: an uncompressed photo is painted at its own size, tile by tile, its parts done shown on one
+    progress message (gone once the result is there), and sent back as a file as well as a photo."""
+    image = Image.open(data_dir / "kodim23.jpg").convert("RGB").resize((1500, 1000), Image.LANCZOS)
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=95)
+    chat.send_document(buf.getvalue(), "image/jpeg", "holiday.jpg")
+    chat.wait_text(texts.CHOOSE_STYLE)
+    chat.tap(chat.keyboard()[0]["callback_data"])
+    doc = chat.fake.wait_for(lambda: chat.fake.sent("sendDocument", chat.id), 120, "the full-size file")[0]
+    assert Image.open(io.BytesIO(chat.fake.upload(doc, "document"))).size == (1500, 1000)
+    assert doc.params["caption"] == texts.CAPTION_FILE
+    photo = chat.photos()[0]
+    assert Image.open(io.BytesIO(chat.fake.upload(photo, "photo"))).size == (1500, 1000)
+    wait_statuses(state_db, chat.id, ["done"])
+    progress = [c for c in chat.fake.sent("sendMessage", chat.id)
+                if c.params["text"].startswith("Painting it at full size (1500x1000)")]
+    assert len(progress) == 1 and "(part 1 of 6)" in progress[0].params["text"]
+    chat.fake.wait_for(lambda: chat.fake.sent("deleteMessage", chat.id), 30, "the progress message removed")
+
+
 def test_preset_strength_and_colours_from_the_settings(chat, state_db, data_dir):
     photo = np.asarray(Image.open(data_dir / "kodim23.jpg").convert("RGB"), dtype=np.float32)
 

@@ -218,6 +218,57 @@ def test_telegram_files_are_downloaded_once_and_the_cache_stays_bounded(fake):
     assert [c.params["file_id"] for c in fake.sent("getFile")].count(a) == 1
 
 
+def test_the_waiting_line_counts_megapixels_not_jobs():
+    """Issue #25: a 24 MP painting ahead counts as 24 one-megapixel ones; the pace is seconds per megapixel."""
+    from bot.waiting_line import WaitingLine
+
+    async def scenario():
+        line = WaitingLine()
+        line.record(24.0, megapixels=12.0)          # 2 s a megapixel
+        await line.join(1, arrival=1.0, megapixels=24.0)
+        await line.join(2, arrival=2.0, megapixels=0.5)
+        await line.join(3, arrival=3.0, megapixels=0.5)
+        assert line.megapixels_ahead(2) == 25.0     # the 24 MP job, then its own turn
+        assert line.estimate(2, default=30) == 50
+        assert line.estimate(3, default=30) == 55   # 24.5 MP ahead and its turn: 51 s, rounded up to 5 s
+        await line.leave(1)
+        assert line.estimate(1, default=30) == 5
+
+    asyncio.run(scenario())
+
+
+def test_a_job_knows_how_many_megapixels_it_paints():
+    from bot.jobs.helpers import painted_megapixels
+    from bot.state import Job
+
+    def job(kind="preset", **options):
+        return Job(1, 1, kind, "vangogh", "F", None, options, "queued")
+
+    assert painted_megapixels(job(size="full", photo_size=[4032, 3024])) == pytest.approx(12.19, 0.01)
+    assert painted_megapixels(job(size=768, photo_size=[4032, 3024])) == pytest.approx(768 * 576 / 1e6)
+    assert painted_megapixels(job(size=768, photo_size=[640, 480])) == pytest.approx(0.3072)   # never enlarged
+    assert painted_megapixels(job(size=768)) == pytest.approx(0.5898, 0.01)   # size unknown: a 1000 px square
+    nst = job("nst", size=768, photo_size=[2000, 1000], own_style="both", nst={"size": 384}, fast={"size": 384})
+    assert painted_megapixels(nst) == pytest.approx(384 * 192 / 1e6)
+
+
+def test_a_photo_sent_as_a_file_is_painted_at_full_size_and_sent_back_as_a_file():
+    from bot.handlers.launch import photo_options
+    from bot.state import ChatState, ContentInfo
+
+    as_file = ChatState(1, "F", content=ContentInfo(as_file=True, width=4000, height=3000))
+    assert photo_options(as_file, "preset", {"size": 768}) == {"photo_size": [4000, 3000], "as_file": True,
+                                                               "size": "full"}
+    assert photo_options(as_file, "saved", {"size": 768})["size"] == "full"
+    assert "size" not in photo_options(as_file, "all", {"size": 768})       # an album stays at the service's size
+    quick = photo_options(as_file, "nst", {"own_style": "quick", "fast": {"size": 768, "strength": 1.0}})
+    assert quick["fast"] == {"size": "full", "strength": 1.0}
+    assert "fast" not in photo_options(as_file, "nst", {"own_style": "both", "fast": {"size": 384}})
+    compressed = ChatState(1, "F", content=ContentInfo(as_file=False, width=1280, height=960))
+    assert photo_options(compressed, "preset", {"size": 768}) == {"photo_size": [1280, 960]}
+    assert photo_options(ChatState(1, "F"), "preset", {"size": 768}) == {}   # a chat from before: as it was
+
+
 def test_the_waiting_line_keeps_arrival_order_and_estimates_from_recent_jobs():
     from bot.waiting_line import WaitingLine
 

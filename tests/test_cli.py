@@ -21,6 +21,19 @@ def test_stylize_with_a_preset(tmp_path, data_dir, store):
     assert "Vintage" in done.stdout
 
 
+def test_size_full_paints_the_photo_at_its_own_size(tmp_path, data_dir, store):
+    photo = tmp_path / "wide.jpg"
+    Image.open(data_dir / "kodim23.jpg").convert("RGB").resize((1100, 700)).save(photo, quality=95)
+    for extra in (["--style", "vintage"], ["--style-image", str(data_dir / "wave.jpg"), "--fast"]):
+        out = tmp_path / "full.jpg"
+        done = run_cli("stylize", str(photo), *extra, "--size", "full", "-o", str(out))
+        assert done.returncode == 0, done.stderr
+        assert Image.open(out).size == (1100, 700) and "tiles" in done.stderr and "6/6" in done.stderr
+    refused = run_cli("stylize", str(photo), "--style-image", str(data_dir / "wave.jpg"), "--size", "full",
+                      "-o", str(tmp_path / "no.jpg"))
+    assert refused.returncode != 0 and "--size full is for presets and --fast" in refused.stderr
+
+
 def test_stylize_with_a_style_image(tmp_path, data_dir, store):
     out = tmp_path / "nst.jpg"
     done = run_cli("stylize", str(data_dir / "astronaut.jpg"), "--style-image", str(data_dir / "wave.jpg"),

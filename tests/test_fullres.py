@@ -105,6 +105,17 @@ def test_the_reach_is_measured_and_the_margin_covers_it(kind, runners):
     assert painter.margin >= reach and painter.margin % 4 == 0 and painter.margin - reach < 4
 
 
+def test_a_blend_with_the_photo_is_measured_on_the_painting_itself(runners):
+    """At strength 0 the finished painting is the photo, which reaches nothing: the service measures the reach
+    on the painting (reach_of), or one request at strength 0 would leave every later tile without a margin."""
+    from models.cyclegan.finishing import finished
+
+    runner, paint = runners["generator"]
+    assert measure_reach(finished(paint, 0.0), runner.net) == 0
+    painter = FullResPainter(finished(paint, 0.0, True), runner.net, tile=TILE, reach_of=paint)
+    assert painter.margin == margin("generator")
+
+
 @pytest.mark.parametrize("kind", ENGINES)
 def test_with_the_whole_images_own_statistics_the_tiles_are_the_whole_image(kind, runners, photo):
     """A thumbnail as large as the photo is the photo: the tiles then get exactly the whole image's pixels

@@ -67,6 +67,12 @@ def test_the_size_over_the_service_limit_says_the_limit(client):
     assert "applies to /v1/nst only" in body["message"], body
 
 
+@pytest.mark.parametrize("request_", [preset("size=huge"), preset("size=12.5"), form("/v1/fast", {"size": "fullest"})])
+def test_a_bad_size_says_a_whole_number_or_full(client, request_):
+    body = client.request(**request_).json()
+    assert body["error"] == "bad_option" and 'a whole number or "full"' in body["message"], body
+
+
 HANDLE_CASES = [  # (method, args, the field the refusal must name): what the bot calls, checked by the same models
     ("stylize", ("vintage", PHOTO, "JPEG", 32), "size"),
     ("stylize", ("vintage", PHOTO, "JPEG", None, 1.5), "strength"),
@@ -118,3 +124,5 @@ def test_the_openapi_schema_is_generated_from_the_request_models(client):
     assert nst["strength"]["type"] == "number" and nst["keep_colors"]["type"] == "boolean"
     assert nst["content"]["format"] == "binary" and query("/v1/stylize/{preset}")["strength"]["maximum"] == 1
     assert set(form_fields("/v1/fast/vector")) == {"style"}
+    for size in (query("/v1/stylize/{preset}")["size"], form_fields("/v1/fast")["size"]):
+        assert {"type": "integer", "minimum": 64} in size["anyOf"] and {"type": "string", "const": "full"} in size["anyOf"]

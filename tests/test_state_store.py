@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from bot.config import BotSettings, ConfigError
-from bot.state import Settings, SqliteStore, open_store
+from bot.state import ContentInfo, Settings, SqliteStore, open_store
 from bot.state.redis_store import RedisStore
 from bot.state.urls import redacted, sqlite_path
 
@@ -108,9 +108,41 @@ def test_chat_state_and_settings_round_trip(store):
     assert again.content_file_id == "PHOTO" and again.awaiting == "style"
     assert again.settings.quality == "best" and again.settings.keep_colors
     assert again.settings.nst_options() == {"size": 512, "steps": 500, "strength": 1.0, "keep_colors": True}
+    assert again.settings.preset_options()["size"] == "full"                    # best: the photo's own size
     again.awaiting = None                                                        # a cleared field is cleared
     store.save_chat(again)
     assert store.chat(5).awaiting is None and store.chat(5).content_file_id == "PHOTO"
+
+
+def test_what_the_photo_is_round_trips_and_a_chat_from_before_it_reads_as_unknown(store):
+    chat = store.chat(6)
+    assert chat.content == ContentInfo()
+    chat.content_file_id, chat.content = "FILE", ContentInfo(as_file=True, width=4032, height=3024)
+    store.save_chat(chat)
+    again = store.chat(6)
+    assert again.content == ContentInfo(True, 4032, 3024) and again.content.megapixels == pytest.approx(12.19, 0.01)
+    assert ContentInfo.from_json("not json") == ContentInfo() == ContentInfo.from_json(None)
+
+
+def test_a_state_file_from_before_full_size_gets_the_new_column_and_keeps_its_chats(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE chats (chat_id INTEGER PRIMARY KEY, content_file_id TEXT, style_file_id TEXT, "
+                "awaiting TEXT, settings TEXT NOT NULL DEFAULT '{}', updated REAL NOT NULL)")
+    old.execute("INSERT INTO chats VALUES (9, 'OLD', NULL, NULL, '{\"quality\": \"fast\"}', 0)")
+    old.commit()
+    old.close()
+    store = SqliteStore(path)
+    try:
+        chat = store.chat(9)
+        assert chat.content_file_id == "OLD" and chat.settings.quality == "fast" and chat.content == ContentInfo()
+        chat.content = ContentInfo(as_file=True, width=100, height=80)
+        store.save_chat(chat)
+        assert store.chat(9).content.as_file
+    finally:
+        store.close()
 
 
 def test_old_handled_updates_and_finished_jobs_are_forgotten(store):

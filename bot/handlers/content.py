@@ -11,15 +11,15 @@ from bot.handlers.launch import launch
 from bot.intake import Refusal, checked_image
 from bot.jobs import JobRunner
 from bot.keyboards import content_tag, style_keyboard
-from bot.state import AsyncStore
+from bot.state import AsyncStore, ContentInfo
 from bot.styles_client import StylesClient
 
 router = Router(name="content")
 IMAGE = F.photo | F.document
 
 
-async def receive(message: Message, files: TelegramFiles, tx: Texts) -> str | None:
-    """The checked image's file_id, or None after telling the person why it cannot be used."""
+async def receive(message: Message, files: TelegramFiles, tx: Texts) -> tuple[str, ContentInfo] | None:
+    """The checked image's file_id and what it is, or None after telling the person why it cannot be used."""
     try:
         return await checked_image(files, message, tx)
     except Refusal as r:
@@ -29,9 +29,10 @@ async def receive(message: Message, files: TelegramFiles, tx: Texts) -> str | No
 
 @router.message(Command("style"), IMAGE)
 async def style_by_caption(message: Message, files: TelegramFiles, store: AsyncStore, tx: Texts) -> None:
-    file_id = await receive(message, files, tx)
-    if file_id is None:
+    received = await receive(message, files, tx)
+    if received is None:
         return
+    file_id, _ = received
     chat = await store.chat(message.chat.id)
     chat.style_file_id, chat.awaiting = file_id, None
     await store.save_chat(chat)
@@ -41,9 +42,10 @@ async def style_by_caption(message: Message, files: TelegramFiles, store: AsyncS
 @router.message(IMAGE)
 async def image(message: Message, files: TelegramFiles, store: AsyncStore, runner: JobRunner,
                 styles: StylesClient, tx: Texts) -> None:
-    file_id = await receive(message, files, tx)
-    if file_id is None:
+    received = await receive(message, files, tx)
+    if received is None:
         return
+    file_id, info = received
     chat = await store.chat(message.chat.id)
     if chat.awaiting == "style":
         chat.style_file_id, chat.awaiting = file_id, None
@@ -52,7 +54,7 @@ async def image(message: Message, files: TelegramFiles, store: AsyncStore, runne
         if refusal:
             await message.answer(refusal)
         return
-    chat.content_file_id, chat.awaiting = file_id, None   # a photo ends a rename the person left
+    chat.content_file_id, chat.content, chat.awaiting = file_id, info, None   # a photo ends a rename the person left
     await store.save_chat(chat)
     await message.answer(tx.CHOOSE_STYLE, reply_markup=style_keyboard(
         await styles.catalogue(), content_tag(file_id), tx, saved=await store.saved_styles(chat.chat_id)))

@@ -11,6 +11,7 @@ from bot.jobs import JobRunner
 from bot.keyboards import in_group
 from bot.state import AsyncStore, ChatState, SavedStyle, StoreUnavailable
 from bot.styles_client import StylesClient
+from models.limits import FULL
 
 logger = logging.getLogger("ray.serve.stylebot")
 
@@ -37,6 +38,22 @@ async def forget_unrecorded(store: AsyncStore, e: JobNotRecorded) -> None:
                 logger.info("job %d: written after the person was told it was not; cancelled", job.id)
     except StoreUnavailable as still:
         logger.warning("a job that may have been written late was not looked for: %s", still)
+
+
+def photo_options(chat: ChatState, kind: str, options: dict) -> dict:
+    """What the chat's photo adds to a job's options: its size (the waiting line counts megapixels), and for a
+    photo sent as a file, the painting at the photo's own size, sent back as a file (own style: its quick version
+    when that is the result; the optimiser keeps its working size)."""
+    info, added = chat.content, {}
+    if info.width and info.height:
+        added["photo_size"] = [info.width, info.height]
+    if info.as_file:
+        added["as_file"] = True
+        if kind in ("preset", "saved"):
+            added["size"] = FULL
+        if kind == "nst" and options.get("own_style") == "quick":
+            added["fast"] = {**options["fast"], "size": FULL}
+    return added
 
 
 async def launch(chat: ChatState, kind: str, store: AsyncStore, runner: JobRunner, styles: StylesClient, tx: Texts,
@@ -66,6 +83,7 @@ async def launch(chat: ChatState, kind: str, store: AsyncStore, runner: JobRunne
         options["own_style"], options["fast"] = s.own_style, s.fast_options()
         if s.own_style == "both" and "size" in runner.nst_caps:  # the quick version as big as the full one
             options["fast"]["size"] = min(options["fast"]["size"], runner.nst_caps["size"])
+    options.update(photo_options(chat, kind, options))
     asked = time.time()
     try:
         job = await store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,

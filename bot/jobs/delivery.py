@@ -14,11 +14,12 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError
 from aiogram.types import BufferedInputFile, InputMediaPhoto
 
-from bot.jobs.helpers import delivery_reason, language
+from bot.jobs.helpers import delivery_reason, language, shrunk_note, wants_file
 from bot.jobs.outcomes import Outcomes
 from bot.jobs.quiet import quiet
 from bot.limits import ALBUM_MAX, DELIVERY_PATIENCE_S
 from bot.state import AsyncStore, Job
+from bot.telegram_fit import fit_document, fit_photo
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
 Step = Callable[[], Awaitable[None]]      # one message of a delivery
@@ -67,30 +68,37 @@ class Delivery:
                 await asyncio.sleep(self.retry_interval)
 
     def result_steps(self, job: Job, image: bytes, caption: str, markup=None) -> list[Step]:
-        """One picture: as a photo, and as a full-size file too when the person asked for files."""
-        ext = "png" if job.options.get("send_file") else "jpg"
+        """One picture: as a photo, and as a file too when the person asked for files or sent the photo as one
+        (then the file is the painting at the photo's own size). Each is made to fit Telegram's limits
+        (bot/telegram_fit.py); a picture shrunk to fit says so in its caption."""
+        tx = language(job)
         photo_went_as_file = False
 
         async def photo() -> None:
             nonlocal photo_went_as_file
+            fitted = await asyncio.to_thread(fit_photo, image)
+            text = caption + shrunk_note(fitted, tx)
             try:
-                await self.bot.send_photo(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"), caption=caption,
-                                          reply_markup=markup)
+                await self.bot.send_photo(job.chat_id, BufferedInputFile(fitted.data, f"stylebot.{fitted.ext}"),
+                                          caption=text, reply_markup=markup)
             except TelegramBadRequest as e:
                 # Telegram refuses some photos (PHOTO_INVALID_DIMENSIONS, too large): the same picture as a file
-                # usually goes through. A file sent anyway (send_file) needs no second copy.
+                # usually goes through. A file sent anyway needs no second copy.
                 logger.info("job %d: photo refused (%s); sending it as a file", job.id, e.message)
-                await self.bot.send_document(job.chat_id, BufferedInputFile(image, f"stylebot.{ext}"),
-                                             caption=caption, reply_markup=markup)
+                await self._send_file(job, image, caption, markup)
                 photo_went_as_file = True
 
         async def full_size_file() -> None:
-            if job.options.get("send_file") and not photo_went_as_file:
-                await self.bot.send_document(job.chat_id,
-                                             BufferedInputFile(image, f"stylebot-{job.preset or 'own'}.png"),
-                                             caption=language(job).CAPTION_FILE)
+            if wants_file(job) and not photo_went_as_file:
+                await self._send_file(job, image, tx.CAPTION_FILE)
 
         return [photo, full_size_file]
+
+    async def _send_file(self, job: Job, image: bytes, caption: str, markup=None) -> None:
+        fitted = await asyncio.to_thread(fit_document, image)
+        await self.bot.send_document(job.chat_id,
+                                     BufferedInputFile(fitted.data, f"stylebot-{job.preset or 'own'}.{fitted.ext}"),
+                                     caption=caption + shrunk_note(fitted, language(job)), reply_markup=markup)
 
     def album_steps(self, job: Job, results: dict[str, bytes], captions: dict[str, str]) -> list[Step]:
         """Every style's picture in albums of up to ALBUM_MAX, then a notice naming the styles left out."""

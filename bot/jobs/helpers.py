@@ -7,7 +7,9 @@ from bot import texts
 from bot.limits import BUSY_RETRY_S
 from bot.state import Job
 from bot.styles_client import StylesError
+from bot.telegram_fit import Fitted
 from models.error_codes import IMAGE_CODES, ErrorCode
+from models.limits import FULL
 
 
 def finishing(job: Job) -> tuple[float, bool]:
@@ -17,6 +19,30 @@ def finishing(job: Job) -> tuple[float, bool]:
 
 def result_format(job: Job) -> str:
     return "PNG" if job.options.get("send_file") else "JPEG"
+
+
+def wants_file(job: Job) -> bool:
+    """Whether the result goes out as a file too: asked for in the settings, or the photo came as a file."""
+    return bool(job.options.get("send_file") or job.options.get("as_file"))
+
+
+def shrunk_note(fitted: Fitted, tx: texts.Texts) -> str:
+    """The caption's note for a picture made smaller to fit Telegram's limits ("" when it was not)."""
+    if fitted.shrunk_from is None:
+        return ""
+    (w, h), (ow, oh) = fitted.size, fitted.shrunk_from
+    return tx.SHRUNK_TO_FIT.format(width=w, height=h, painted_width=ow, painted_height=oh)
+
+
+def painted_megapixels(job: Job) -> float:
+    """How many megapixels the job paints: the photo's own at full size, else the photo fitted to the job's
+    size (1 MP when the photo's size is unknown: a job from before it was kept)."""
+    w, h = job.options.get("photo_size") or (1000, 1000)
+    size = job.options.get("size")
+    if job.kind == "nst":  # own style: the optimiser's size, or the quick painter's when it is the result
+        size = job.options.get("fast" if job.options.get("own_style") == "quick" else "nst", {}).get("size")
+    scale = 1.0 if size == FULL or not isinstance(size, int) else min(1.0, size / max(w, h))
+    return w * h * scale * scale / 1e6
 
 
 def delivery_reason(e: BaseException) -> str:

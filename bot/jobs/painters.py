@@ -17,6 +17,7 @@ from bot.keyboards import save_keyboard
 from bot.state import Job
 from bot.styles_client import StylesClient, StylesError
 from models.error_codes import ErrorCode
+from models.limits import FULL
 
 logger = logging.getLogger("ray.serve.stylebot")  # a child of Serve's logger: lands in the replica log
 Painter = Callable[[Job, bytes], Awaitable[None]]
@@ -35,8 +36,12 @@ class Painters:
 
     async def preset(self, job: Job, content: bytes) -> None:
         await quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
-        image = await self.styles.stylize(job.preset, content, result_format(job), job.options["size"],
-                                          *finishing(job))
+        if job.options["size"] == FULL:
+            image = await self._painted(job, self.styles.stylize_stream(job.preset, content, result_format(job), FULL,
+                                                                        *finishing(job)))
+        else:
+            image = await self.styles.stylize(job.preset, content, result_format(job), job.options["size"],
+                                              *finishing(job))
         caption = language(job).captions(await self.styles.catalogue()).get(job.preset, job.preset)
         await self.delivery.deliver(job, self.delivery.result_steps(job, image, caption))
 
@@ -51,16 +56,29 @@ class Painters:
         """A saved style: the fast model with the style vector the job carries, delivered like a preset."""
         await quiet(self.bot.send_chat_action(job.chat_id, "upload_photo"))
         options = {k: job.options[k] for k in ("size", "strength", "keep_colors")}
-        image = await self.styles.fast_vector(content, job.options["style_vector"], options, result_format(job))
+        if options["size"] == FULL:
+            image = await self._painted(job, self.styles.fast_stream(
+                content, None, {**options, "style_vector": job.options["style_vector"]}, result_format(job)))
+        else:
+            image = await self.styles.fast_vector(content, job.options["style_vector"], options, result_format(job))
         caption = language(job).CAPTION_SAVED.format(name=escape(job.options["style_name"]))
         await self.delivery.deliver(job, self.delivery.result_steps(job, image, caption))
+
+    async def _painted(self, job: Job, events) -> bytes:
+        """A full-size painting's result, its parts done shown on the job's progress message."""
+        image = await self.progress.follow_tiles(job, events)
+        if image is None:
+            raise RuntimeError("the painting ended without a result")
+        return image
 
     async def _quick_version(self, job: Job, content: bytes, style: bytes, only: bool) -> bytes | None:
         """The fast model's painting, or None when it is not served (the job goes on as an NST job) or, before a
         full painting, when it is busy or its replica was lost (the full painting is what counts)."""
+        options, fmt = job.options.get("fast", {}), result_format(job) if only else "JPEG"
         try:
-            return await self.styles.fast(content, style, job.options.get("fast", {}),
-                                          result_format(job) if only else "JPEG")
+            if options.get("size") == FULL:
+                return await self._painted(job, self.styles.fast_stream(content, style, options, fmt))
+            return await self.styles.fast(content, style, options, fmt)
         except StylesError as e:
             if e.code == ErrorCode.FAST_UNAVAILABLE or (not only and e.code in (ErrorCode.BUSY, ErrorCode.INTERRUPTED)):
                 logger.info("job %d: no quick version (%s)", job.id, e.code)
@@ -82,8 +100,8 @@ class Painters:
         if quick is None:
             await self.nst(job, content)
             return
-        await self.delivery.deliver(job, self.delivery.result_steps(job, quick, language(job).CAPTION_FAST,
-                                                                    save_keyboard(job.id, language(job))))
+        steps = self.delivery.result_steps(job, quick, language(job).CAPTION_FAST, save_keyboard(job.id, language(job)))
+        await self.delivery.deliver(job, [*steps, self._remove_progress(job)])
 
     async def nst(self, job: Job, content: bytes) -> None:
         """Own style, Gatys' optimisation: its progress and the picture so far on the progress message."""
@@ -94,10 +112,14 @@ class Painters:
         if result is None:
             raise RuntimeError("the NST stream ended without a result")
 
-        async def remove_progress() -> None:
-            await quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
-
         # Save this style only while the fast model, which paints saved styles, is served
         save = save_keyboard(job.id, language(job)) if await self.styles.fast_served() else None
         steps = self.delivery.result_steps(job, result, language(job).CAPTION_NST, save)
-        await self.delivery.deliver(job, [*steps, remove_progress])
+        await self.delivery.deliver(job, [*steps, self._remove_progress(job)])
+
+    def _remove_progress(self, job: Job):
+        """The delivery's last step: the job's progress message goes (when it has one)."""
+        async def remove_progress() -> None:
+            if job.progress_message_id:
+                await quiet(self.bot.delete_message(job.chat_id, job.progress_message_id))
+        return remove_progress

@@ -1,4 +1,5 @@
-"""A job's progress message: its place in the waiting line, then the NST run's steps and the picture so far.
+"""A job's progress message: its place in the waiting line, then the NST run's steps and the picture so far, or a
+full-size painting's parts done.
 
 NST progress shows the picture so far: the progress message becomes a photo at the first preview.
 """
@@ -96,3 +97,23 @@ class Progress:
             if edit is not None and not edit.done():
                 edit.cancel()
             self.photo_progress.discard(job.id)
+
+    async def follow_tiles(self, job: Job, events: AsyncIterator[dict]) -> bytes | None:
+        """A full-size painting's parts done on the job's progress message (sent at the first part of a painting
+        of several); the result's image, or None when the stream ended without one."""
+        last_edit, edit = 0.0, None
+        size = tuple(job.options.get("photo_size") or (0, 0))
+        try:
+            async for event in events:
+                if event.get("type") == "result":
+                    return event["image"]
+                busy = edit is not None and not edit.done()
+                if busy or event.get("total", 1) <= 1 or time.monotonic() - last_edit < self.interval:
+                    continue
+                last_edit = time.monotonic()
+                text = language(job).tiles_progress(int(event["done"]), int(event["total"]), size)
+                edit = asyncio.create_task(quiet(self.show(job, text)))
+            return None
+        finally:
+            if edit is not None and not edit.done():  # let it finish: a message it sent keeps its id in the store
+                await asyncio.wait({edit}, timeout=self.interval)

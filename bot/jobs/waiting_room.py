@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.jobs.helpers import language
+from bot.jobs.helpers import language, painted_megapixels
 from bot.jobs.progress import Progress
 from bot.limits import BUSY_RETRY_S
 from bot.state import Job
@@ -40,14 +40,14 @@ class WaitingRoom:
                 retry_in = min(float(e.retry_after or BUSY_RETRY_S), self.poll_s)
                 await self.wait(job, line, retry_at=time.monotonic() + retry_in)
                 continue
-            line.record(time.monotonic() - started)
+            line.record(time.monotonic() - started, painted_megapixels(job))
             break
 
     async def wait(self, job: Job, line: WaitingLine, retry_at: float) -> None:
         """Wait until the job is first in line and `retry_at` has passed, showing its place and an estimate in
         one message (the job's progress message: /cancel edits it too). The job leaves the line as it tries
         again, or when it is cancelled."""
-        await line.join(job.id, job.created)
+        await line.join(job.id, job.created, painted_megapixels(job))
         tx, shown = language(job), None
         try:
             while True:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from bot.state.async_store import AsyncStore, StoreUnavailable
 from bot.state.records import (ACTIVE, MAX_SAVED_STYLES, OWN_STYLE_MODES, PRESET_STRENGTHS, QUALITIES, STRENGTHS,
-                                ChatState, Job, SavedStyle, Settings)
+                                ChatState, ContentInfo, Job, SavedStyle, Settings)
 from bot.state.sqlite import SqliteStore
 from bot.state.store import StateStore
 from bot.state.urls import is_redis, sqlite_path
 
 __all__ = ["ACTIVE", "MAX_SAVED_STYLES", "OWN_STYLE_MODES", "PRESET_STRENGTHS", "QUALITIES", "STRENGTHS", "AsyncStore",
-           "ChatState", "Job", "SavedStyle", "Settings", "SqliteStore", "StateStore", "StoreUnavailable", "open_store"]
+           "ChatState", "ContentInfo", "Job", "SavedStyle", "Settings", "SqliteStore", "StateStore", "StoreUnavailable", "open_store"]
 
 
 def open_store(state_url: str) -> StateStore:

@@ -7,12 +7,14 @@ conditional and atomic, so a cancelled job can never reach `delivering` and noth
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
-QUALITIES = {  # preset long side, NST long side, NST evaluation budget
+from models.limits import FULL
+
+QUALITIES = {  # preset long side ("full": the photo's own, as Telegram sent it), NST long side, NST evaluation budget
     "fast": (512, 256, 150),
-    "standard": (768, 384, 300),
-    "best": (1024, 512, 500),
+    "standard": (FULL, 384, 300),
+    "best": (FULL, 512, 500),
 }
 STRENGTHS = (0.5, 1.0, 2.0)               # NST: a multiplier of the style weight
 PRESET_STRENGTHS = (25, 50, 75, 100)       # presets: percent of the painting blended over the photo
@@ -47,7 +49,7 @@ class Settings:
         return s
 
     @property
-    def preset_side(self) -> int:
+    def preset_side(self) -> int | str:
         return QUALITIES[self.quality][0]
 
     def preset_options(self) -> dict:
@@ -69,12 +71,38 @@ class Settings:
 
 
 @dataclass
+class ContentInfo:
+    """What the chat's photo is: sent as a file (uncompressed: painted and sent back at its own size) or as a
+    compressed photo, and its size as the person sees it."""
+    as_file: bool = False
+    width: int = 0
+    height: int = 0
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height / 1e6
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> "ContentInfo":
+        """A stored record; an unreadable or missing one (a chat from before it was kept) is an unknown photo."""
+        try:
+            data = json.loads(raw or "{}")
+            return cls(bool(data.get("as_file", False)), int(data.get("width", 0)), int(data.get("height", 0)))
+        except (ValueError, TypeError, AttributeError):
+            return cls()
+
+
+@dataclass
 class ChatState:
     chat_id: int
     content_file_id: str | None = None
     style_file_id: str | None = None
     awaiting: str | None = None          # "style" after "My own style image"; "rename:N" (bot/my_styles.py)
     settings: Settings = field(default_factory=Settings)
+    content: ContentInfo = field(default_factory=ContentInfo)
 
 
 @dataclass

@@ -13,8 +13,8 @@ from dataclasses import asdict
 
 import redis
 
-from bot.state.records import (ACTIVE, JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState, Job,
-                                SavedStyle, Settings)
+from bot.state.records import (ACTIVE, JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState,
+                                ContentInfo, Job, SavedStyle, Settings)
 from bot.state.store import StateStore
 
 _IS_ACTIVE = " or ".join(f"s == '{s}'" for s in ACTIVE)
@@ -244,12 +244,12 @@ class RedisStore(StateStore):
         if not row:
             return ChatState(chat_id)
         return ChatState(chat_id, row.get("content_file_id"), row.get("style_file_id"), row.get("awaiting"),
-                         Settings.from_json(row.get("settings")))
+                         Settings.from_json(row.get("settings")), ContentInfo.from_json(row.get("content_info")))
 
     def save_chat(self, state: ChatState) -> None:
         fields = {"content_file_id": state.content_file_id, "style_file_id": state.style_file_id,
                   "awaiting": state.awaiting, "settings": json.dumps(asdict(state.settings)),
-                  "updated": time.time()}
+                  "content_info": state.content.to_json(), "updated": time.time()}
         key = self._key("chat", state.chat_id)
         with self.r.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping={k: v for k, v in fields.items() if v is not None})

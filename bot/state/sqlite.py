@@ -8,8 +8,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.state.records import (ACTIVE, JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState, Job,
-                                SavedStyle, Settings)
+from bot.state.records import (ACTIVE, JOB_RETENTION_S, MAX_SAVED_STYLES, UPDATE_RETENTION_S, ChatState,
+                                ContentInfo, Job, SavedStyle, Settings)
 from bot.state.store import StateStore
 
 SCHEMA = """
@@ -48,6 +48,9 @@ class SqliteStore(StateStore):
             if "chat_id" not in columns:  # a state file from before per-chat update order
                 self._db.execute("ALTER TABLE updates ADD COLUMN chat_id INTEGER")
             self._db.execute("CREATE INDEX IF NOT EXISTS updates_by_chat ON updates (chat_id, status, update_id)")
+            columns = {r["name"] for r in self._db.execute("PRAGMA table_info(chats)")}
+            if "content_info" not in columns:  # a state file from before full-size painting
+                self._db.execute("ALTER TABLE chats ADD COLUMN content_info TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -104,14 +107,16 @@ class SqliteStore(StateStore):
         if row is None:
             return ChatState(chat_id)
         return ChatState(chat_id, row["content_file_id"], row["style_file_id"], row["awaiting"],
-                         Settings.from_json(row["settings"]))
+                         Settings.from_json(row["settings"]), ContentInfo.from_json(row["content_info"]))
 
     def save_chat(self, state: ChatState) -> None:
-        self._run("INSERT INTO chats VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
+        self._run("INSERT INTO chats (chat_id, content_file_id, style_file_id, awaiting, settings, updated, "
+                  "content_info) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET "
                   "content_file_id = excluded.content_file_id, style_file_id = excluded.style_file_id, "
-                  "awaiting = excluded.awaiting, settings = excluded.settings, updated = excluded.updated",
+                  "awaiting = excluded.awaiting, settings = excluded.settings, updated = excluded.updated, "
+                  "content_info = excluded.content_info",
                   (state.chat_id, state.content_file_id, state.style_file_id, state.awaiting,
-                   json.dumps(asdict(state.settings)), time.time()))
+                   json.dumps(asdict(state.settings)), time.time(), state.content.to_json()))
 
     # -- saved styles ---------------------------------------------------------------------------------------------
     @staticmethod

@@ -73,15 +73,19 @@ class ArbitraryStylizer:
     def paint_many(self, photos: list[torch.Tensor], vectors: list[torch.Tensor],
                    strengths: list[float]) -> list[torch.Tensor]:
         """Several photos, one vector and strength each; photos of the same size run as one batch."""
-        mixed = []
-        for photo, vector, strength in zip(photos, vectors, strengths):
-            if not 0.0 <= strength <= 1.0:
-                raise ValueError(f"strength must be between 0 and 1, not {strength}")
-            vector = vector.to(self.device, torch.float32).reshape(-1)
-            if strength < 1.0:
-                vector = strength * vector + (1.0 - strength) * self.style_vector(photo)
-            mixed.append(vector)
+        mixed = [self.mixed_vector(v, photo, s) for photo, v, s in zip(photos, vectors, strengths)]
         return self.transformer.run_many(photos, mixed)
+
+    @torch.inference_mode()
+    def mixed_vector(self, vector: torch.Tensor, photo: torch.Tensor, strength: float) -> torch.Tensor:
+        """`vector` moved toward the photo's own style vector by 1 - strength (a thumbnail of the photo will do:
+        the predictor sees 256 px)."""
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be between 0 and 1, not {strength}")
+        vector = vector.to(self.device, torch.float32).reshape(-1)
+        if strength < 1.0:
+            vector = strength * vector + (1.0 - strength) * self.style_vector(photo)
+        return vector
 
 
 def load_transformer(transformer_onnx: bytes, fake_quant: bool = False, clean: bool = True) -> OnnxModule:

@@ -1,6 +1,8 @@
 """The photo-app controls on a preset's output: strength (blend with the photo) and keep the photo's colours."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from models.colour import with_colours_of
@@ -16,3 +18,9 @@ def finish(photo: torch.Tensor, painted: torch.Tensor, strength: float = 1.0, ke
     if strength < 1.0:
         painted = torch.lerp(photo, painted, strength)
     return painted.clamp(0, 1)
+
+
+def finished(paint: Callable[[torch.Tensor], torch.Tensor], strength: float = 1.0,
+             keep_colors: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
+    """`paint` followed by `finish`: both work pixel by pixel, so a tiled painting may finish each tile."""
+    return lambda photo: finish(photo, paint(photo), strength, keep_colors)

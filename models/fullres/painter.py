@@ -71,14 +71,15 @@ class FullResPainter:
     measure_reach's value rounded up to a multiple of 4); `thumb_side`: the thumbnail's long side; `whole_side`
     (default `thumb_side`): a photo whose long side is no more is painted whole, as before full resolution (its
     thumbnail would be itself: the same pixels, sooner). One painter may serve several threads: each call keeps
-    its statistics to itself."""
+    its statistics to itself. `reach_of`: the painting to measure the reach on, when `paint` adds a per-pixel
+    step after it (a blend with the photo at strength 0 would reach nothing)."""
 
     def __init__(self, paint: Paint, net: nn.Module, tile: int = TILE, margin: int | None = None,
-                 thumb_side: int = THUMB_SIDE, whole_side: int | None = None):
+                 thumb_side: int = THUMB_SIDE, whole_side: int | None = None, reach_of: Paint | None = None):
         self.n_stats = install_norm_hooks(net)
         self.paint, self.net, self.tile, self.thumb_side = paint, net, tile, thumb_side
         self.whole_side = thumb_side if whole_side is None else whole_side
-        self.reach = measure_reach(paint, net) if margin is None else None
+        self.reach = measure_reach(reach_of or paint, net) if margin is None else None
         self.margin = round_up(self.reach) if margin is None else margin
 
     @classmethod
@@ -100,9 +101,11 @@ class FullResPainter:
         return stats
 
     @torch.inference_mode()
-    def __call__(self, photo: np.ndarray | Image.Image, thumbnail_stats: bool = True) -> np.ndarray:
-        """`thumbnail_stats=False` paints each tile with its own statistics, the naive tiling that shows seams
-        (kept for the tests and the benchmark, which show what the thumbnail's statistics remove)."""
+    def __call__(self, photo: np.ndarray | Image.Image, thumbnail_stats: bool = True,
+                 on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """`on_tile(done, total)` is called after each tile (progress; an exception it raises stops the
+        painting). `thumbnail_stats=False` paints each tile with its own statistics, the naive tiling that shows
+        seams (kept for the tests and the benchmark, which show what the thumbnail's statistics remove)."""
         photo = np.asarray(photo.convert("RGB")) if isinstance(photo, Image.Image) else photo
         if photo.ndim != 3 or photo.shape[2] != 3 or photo.dtype != np.uint8:
             raise ValueError(f"a photo is an (H, W, 3) uint8 array, not {photo.dtype} {photo.shape}")
@@ -110,8 +113,13 @@ class FullResPainter:
         tiles = self.tiles(h, w)
         stats = self.record(photo) if thumbnail_stats and len(tiles) > 1 else None
         out = np.empty((h, w, 3), np.uint8)
-        for tile in tiles:
+        for done, tile in enumerate(tiles, 1):
             with stats.frozen() if stats is not None else nullcontext():
                 painted = self.paint(read_tile(photo, tile))
             write_tile(out, tile, painted)
+            if on_tile is not None:
+                on_tile(done, len(tiles))
         return out
+
+    def tile_count(self, h: int, w: int) -> int:
+        return len(self.tiles(h, w))
