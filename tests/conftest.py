@@ -135,3 +135,11 @@ def ray_logs_dir() -> Path:
     import ray
 
     return Path(ray._private.worker.global_worker.node.get_logs_dir_path())
+
+
+def pytest_collection_modifyitems(items):
+    """Modules that need no Ray cluster run first: the cluster, once started for the session, keeps a share of the
+    two cores busy however idle it is, and the model tests (NST, full resolution, training) are the CPU-bound
+    ones. A module moves whole, so its module-scoped fixtures are set up once."""
+    ray_modules = {item.module.__name__ for item in items if "styles_app" in item.fixturenames}
+    items.sort(key=lambda item: item.module.__name__ in ray_modules)   # stable: the order within each group stays
