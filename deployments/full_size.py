@@ -60,27 +60,32 @@ class FullSize:
 
 async def stream_painting(work: Callable[[OnTile], bytes]) -> AsyncIterator[dict]:
     """Run `work(on_tile)` in a thread: {"type": "progress", "done", "total"} after each tile, then
-    {"type": "result", "image": bytes}."""
+    {"type": "result", "image": bytes}. The thread hands back progress, the result and a failure through one
+    queue, so they arrive in the order they happened."""
     loop = asyncio.get_running_loop()
-    events: asyncio.Queue[dict] = asyncio.Queue()
+    events: asyncio.Queue[tuple[str, object]] = asyncio.Queue()
     caller_left = threading.Event()
 
     def on_tile(done: int, total: int) -> None:
         if caller_left.is_set():
             raise CallerLeft()
-        loop.call_soon_threadsafe(events.put_nowait, {"type": "progress", "done": done, "total": total})
+        loop.call_soon_threadsafe(events.put_nowait, ("progress", {"type": "progress", "done": done, "total": total}))
 
-    painting = asyncio.ensure_future(asyncio.to_thread(work, on_tile))
+    def run() -> None:
+        try:
+            outcome = ("result", {"type": "result", "image": work(on_tile)})
+        except BaseException as e:  # noqa: BLE001 - handed to the caller, or dropped once the caller has left
+            outcome = ("error", e)
+        loop.call_soon_threadsafe(events.put_nowait, outcome)
+
+    thread = asyncio.ensure_future(asyncio.to_thread(run))  # noqa: F841 - runs on; its outcome comes by the queue
     try:
-        while not painting.done():
-            event = asyncio.ensure_future(events.get())
-            await asyncio.wait({event, painting}, return_when=asyncio.FIRST_COMPLETED)
-            if event.done():
-                yield event.result()
-            else:
-                event.cancel()
-        while not events.empty():
-            yield events.get_nowait()
-        yield {"type": "result", "image": painting.result()}
+        while True:
+            kind, value = await events.get()
+            if kind == "error":
+                raise value
+            yield value
+            if kind == "result":
+                return
     finally:
         caller_left.set()
