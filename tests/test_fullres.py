@@ -193,3 +193,20 @@ def test_step_profiles_read_in_strips_are_the_whole_images(photo):
 def test_a_network_without_an_instance_norm_is_refused():
     with pytest.raises(ValueError, match="no instance norm"):
         install_norm_hooks(torch.nn.Sequential(torch.nn.Conv2d(3, 3, 3)))
+
+
+def test_an_enlarged_result_keeps_its_picture_and_gains_the_paintings_detail(photo):
+    """models/fullres/enlarge.py: shrunk back, the enlargement is the small result (its low band is kept); at full
+    size it carries the full-size painting's marks, where the bicubic enlargement is soft."""
+    from models.fullres.enlarge import bicubic, with_painted_detail
+    from models.structure import edge_magnitude
+
+    small = np.asarray(Image.fromarray(photo).resize((256, 170), Image.BOX))[..., ::-1].copy()  # another picture
+    painted = photo                                     # stands for a full-size painting: all its detail is real
+    out = with_painted_detail(small, painted)
+    assert out.shape == photo.shape and out.dtype == np.uint8
+    back = np.asarray(Image.fromarray(out).resize((256, 170), Image.BOX))
+    assert mad(back, small) < 0.02                      # the result's picture, up to its own scale
+    soft = bicubic(small, photo.shape[:2])
+    sharp, blurred = (edge_magnitude(Image.fromarray(a)).mean() for a in (out, soft))
+    assert sharp > 1.3 * blurred                        # (the test photo is itself enlarged from 384 px)
