@@ -313,7 +313,7 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=1))
     grown = [a for a, m in report["memory"].items() if not m["within_bound"]]
     print(f"\nerrors (anything but 200 and 503): {report['errors'] or 'none'}; "
-          f"memory beyond the bound: {grown or 'none'}; written to {args.out.relative_to(ROOT)}")
+          f"memory beyond the bound: {grown or 'none'}; written to {args.out}")
     sys.exit(1 if report["errors"] or grown else 0)
 
 
