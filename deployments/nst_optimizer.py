@@ -20,7 +20,6 @@ from models.device import prepare_torch
 from models.loading import load_nst
 from deployments import metrics
 from deployments.http_errors import not_transferred
-from deployments.memory import give_back_freed_memory
 from models.images import encode_image
 from models.weights_store import WeightsStore
 
@@ -101,8 +100,6 @@ class NSTOptimizer:
             job.cancel()
             await asyncio.to_thread(job.ended.wait)
             metrics.nst_jobs.set(self.scheduler.running)
-            if self.scheduler.running == 0:  # idle: the jobs' freed activations go back to the system
-                await asyncio.to_thread(give_back_freed_memory)
 
     def stats(self) -> dict:
         return {"busy": self.scheduler.running > 0, "running": self.scheduler.running,
