@@ -223,11 +223,13 @@ def latency_report(outcomes: list[Outcome]) -> dict:
 
 def memory_report(samples: dict[str, list[tuple[float, float]]], warm_min: float, bound_mib: float,
                   bound_share: float) -> dict:
-    """Per actor: its warm size (the largest sample up to `warm_min` minutes), the last three samples' median,
-    the growth between them, and whether the growth is within the bound."""
+    """Per actor: its warm size (the largest sample in its own first `warm_min` minutes: a replica the autoscaler
+    starts mid-soak warms up then), the last three samples' median, the growth between them, and whether the
+    growth is within the bound."""
     report = {}
     for actor, points in sorted(samples.items()):
-        warm = [mib for minute, mib in points if minute <= warm_min] or [points[0][1]]
+        born = points[0][0]
+        warm = [mib for minute, mib in points if minute <= born + warm_min] or [points[0][1]]
         last = statistics.median(mib for _, mib in points[-3:])
         bound = max(bound_mib, bound_share * max(warm))
         report[actor] = {"samples": len(points), "warm_mib": round(max(warm), 1), "end_mib": round(last, 1),

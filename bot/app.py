@@ -49,7 +49,8 @@ class BotApp:
         caps = {"size": settings.nst_max_size, "steps": settings.nst_max_steps}
         self.runner = JobRunner(self.bot, self.store, styles, nst_caps={k: v for k, v in caps.items() if v},
                                 owner=self.owner, lease_s=settings.lease_s, preview_every_s=settings.nst_preview_s,
-                                queue_poll_s=settings.queue_poll_s)
+                                queue_poll_s=settings.queue_poll_s,
+                                delivery_retry_interval=10 * settings.telegram_retry_s)
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
         self.dp["files"] = self.runner.files

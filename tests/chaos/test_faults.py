@@ -99,7 +99,7 @@ def test_the_bot_api_down_while_the_result_is_made_delays_it_but_delivers_it_onc
     fake.go_offline()                  # connection refused for every call, the result is made meanwhile
     try:
         wait_statuses(state_db, chat.id, ["delivering"], timeout=240)   # made, and waiting for Telegram
-        time.sleep(10)                 # several delivery attempts refused
+        time.sleep(5)                  # several delivery attempts refused (every 1 s: STYLEBOT_TELEGRAM_RETRY_MS 100)
         assert chat.photos() == []
     finally:
         fake.go_online()
