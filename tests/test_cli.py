@@ -21,17 +21,19 @@ def test_stylize_with_a_preset(tmp_path, data_dir, store):
     assert "Vintage" in done.stdout
 
 
-def test_size_full_paints_the_photo_at_its_own_size(tmp_path, data_dir, store):
+def test_size_full_paints_the_photo_at_its_own_size(tmp_path, data_dir, store, capsys):
     photo = tmp_path / "wide.jpg"
-    Image.open(data_dir / "kodim23.jpg").convert("RGB").resize((1100, 700)).save(photo, quality=95)
-    for extra in (["--style", "vintage"], ["--style-image", str(data_dir / "wave.jpg"), "--fast"]):
-        out = tmp_path / "full.jpg"
-        done = run_cli("stylize", str(photo), *extra, "--size", "full", "-o", str(out))
-        assert done.returncode == 0, done.stderr
-        assert Image.open(out).size == (1100, 700) and "tiles" in done.stderr and "6/6" in done.stderr
-    refused = run_cli("stylize", str(photo), "--style-image", str(data_dir / "wave.jpg"), "--size", "full",
-                      "-o", str(tmp_path / "no.jpg"))
-    assert refused.returncode != 0 and "--size full is for presets and --fast" in refused.stderr
+    Image.open(data_dir / "kodim23.jpg").convert("RGB").resize((1040, 560)).save(photo, quality=95)
+    out = tmp_path / "full.jpg"
+    done = run_cli("stylize", str(photo), "--style-image", str(data_dir / "wave.jpg"), "--fast", "--size", "full",
+                   "--strength", "0.8", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).size == (1040, 560) and "tiles" in done.stderr and "3/3" in done.stderr
+    assert main(["stylize", str(photo), "--style", "candy", "--size", "FULL", "--strength", "0.5", "-o", str(out)]) == 0
+    assert Image.open(out).size == (1040, 560)
+    assert main(["stylize", str(photo), "--style-image", str(data_dir / "wave.jpg"), "--size", "full",
+                 "-o", str(tmp_path / "no.jpg")]) != 0
+    assert "--size full is for presets and --fast" in capsys.readouterr().err
 
 
 def test_stylize_with_a_style_image(tmp_path, data_dir, store):

@@ -38,12 +38,12 @@ async def events_of(stream) -> list[dict]:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_size_full_paints_the_photo_at_its_own_size(http, data_dir, preset):
-    data = photo(data_dir, 1100, 700)       # over the 1024 px a preset painted at before: painted in 6 tiles
+    data = photo(data_dir, 1040, 560)       # over the 1024 px a preset painted at before: painted in 3 tiles
     r = http.post(f"/v1/stylize/{preset}", params={"size": "full"}, content=data,
                   headers={"Content-Type": "image/jpeg"})
     assert r.status_code == 200, r.text
     out = pixels(r.content)
-    assert out.shape == (700, 1100, 3)
+    assert out.shape == (560, 1040, 3)
     assert np.abs(out - pixels(data)).mean() > 0.02   # painted, not the photo sent back (vintage is subtle: 0.036)
 
 
@@ -56,7 +56,7 @@ def test_the_service_paints_as_the_tiled_painter_does_with_its_finishing(http, d
     from models.fullres import FullResPainter
     from tests.conftest import DATA
 
-    data = photo(data_dir, 1100, 700)
+    data = photo(data_dir, 1040, 560)
     r = http.post("/v1/stylize/vangogh", params={"size": "full", "strength": 0.6, "keep_colors": "true"},
                   content=data, headers={"Content-Type": "image/jpeg"})
     assert r.status_code == 200, r.text
@@ -69,11 +69,11 @@ def test_the_service_paints_as_the_tiled_painter_does_with_its_finishing(http, d
 
 
 def test_fast_with_size_full_paints_at_the_photos_size(http, data_dir):
-    files = {"content": ("p.jpg", photo(data_dir, 1100, 700), "image/jpeg"),
+    files = {"content": ("p.jpg", photo(data_dir, 1040, 560), "image/jpeg"),
              "style": ("s.jpg", (data_dir / "wave.jpg").read_bytes(), "image/jpeg")}
     r = http.post("/v1/fast", data={"size": "full", "strength": "0.8"}, files=files)
     assert r.status_code == 200, r.text
-    assert pixels(r.content).shape == (700, 1100, 3)
+    assert pixels(r.content).shape == (560, 1040, 3)
 
 
 def test_the_stream_reports_each_tile_then_the_result(styles_app, data_dir):
@@ -91,12 +91,12 @@ def test_the_stream_reports_each_tile_then_the_result(styles_app, data_dir):
 
 
 def test_a_caller_who_leaves_stops_the_painting(styles_app, data_dir):
-    generator = serve.get_deployment_handle("Generator_vintage", "styles")
+    generator = serve.get_deployment_handle("Generator_multistyle26", "styles")
     before = generator.stats.remote().result()["full_size"]
     handle = serve.get_app_handle("styles").options(stream=True)
 
     async def leave_after_the_first_tile() -> dict:
-        stream = handle.stylize_stream.remote("vintage", photo(data_dir, 2400, 1800), "JPEG", "full")
+        stream = handle.stylize_stream.remote("starry_blue", photo(data_dir, 2400, 1800), "JPEG", "full")
         first = await stream.__anext__()
         stream.cancel()
         return first
