@@ -12,7 +12,7 @@ from PIL import Image
 from ray import serve
 
 pytestmark = pytest.mark.serve
-PRESETS = ["vangogh", "vintage", "starry_blue", "candy"]   # CycleGAN, vintagify, 26-style, fixed arbitrary style
+PRESETS = ["vangogh", "starry_blue", "candy"]   # a CycleGAN-layout generator, the 26-style network, a fixed style
 
 
 @pytest.fixture()
