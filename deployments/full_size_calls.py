@@ -3,14 +3,19 @@ pixel limit), painted by its deployment tile by tile (deployments/full_size.py),
 no larger than the service's preset size is painted whole, in a batch with the other requests, as before."""
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator, Mapping
 
 import numpy as np
+from PIL import Image
 
-from deployments.calls import one_pass, relayed
+from deployments.calls import one_pass, relayed, result_of
 from deployments.metrics import Measured
 from deployments.requests import FastParams, PresetParams, is_full, validated
 from deployments.style_vector import one_style
+from models.fullres.enlarge import with_painted_detail
+from models.images import encode_image
 from models.limits import FULL_DECODE_SIDE
 from models.tensors import to_array
 
@@ -62,3 +67,21 @@ class FullSizeCalls:
                 return
             async for event in relayed(fast.options(stream=True).stylize_full.remote(*args), "fast"):
                 yield event
+
+    async def _at_full_size(self, event: dict, content: bytes, style: bytes, fmt: str, keep_colors: bool) -> dict:
+        """An NST result event brought to the photo's own size (models/fullres/enlarge.py): the optimiser's picture
+        up to its own scale, and above it the detail of the fast model's full-size painting of the photo in the
+        same style. Without the fast model, or for a photo no larger than the result, the event as it is."""
+        photo = to_array(await self._decode(content, FULL_DECODE_SIDE))
+        small = np.asarray(Image.open(io.BytesIO(event["image"])).convert("RGB"))
+        if self.fast_handle is None or max(photo.shape[:2]) <= max(small.shape[:2]):
+            return event
+        s = await self._style_input(style, None)
+        stream = self.fast_handle.options(stream=True).stylize_full.remote(photo, s, "PNG", 1.0, keep_colors)
+        painted = await result_of(relayed(stream, "fast"))
+
+        def enlarge() -> bytes:
+            detail = np.asarray(Image.open(io.BytesIO(painted)).convert("RGB"))
+            return encode_image(Image.fromarray(with_painted_detail(small, detail)), fmt)
+
+        return {**event, "image": await asyncio.to_thread(enlarge)}

@@ -210,10 +210,12 @@ class StylesIngress(StylesRoutes, FullSizeCalls):
                 s = await asyncio.to_thread(shrink, s, side)
             gen = None
             try:
-                opts = params.model_dump(exclude_unset=True)  # what the caller set; the optimizer has its defaults
+                opts = params.model_dump(exclude_unset=True, exclude={"full_size"})  # the optimizer has its defaults
                 gen = self.nst_handle.run.remote(to_array(c), to_array(s), opts, fmt,
                                                  style_key=hashlib.sha256(style).hexdigest(), previews=previews)
                 async for event in gen:
+                    if event["type"] == "result" and params.full_size:
+                        event = await self._at_full_size(event, content, style, fmt, params.keep_colors)
                     if event["type"] == "result":
                         measured.end()  # counted before the caller takes it: closing us afterwards is no cancel
                     yield event

@@ -94,6 +94,9 @@ class NSTParams(Options):
                                                                       "from a light jitter of it (another result)")
     style_scale: Number = Field(NSTOptions.style_scale, ge=STYLE_SCALE_RANGE[0], le=STYLE_SCALE_RANGE[1],
                                 description="the style image's scale relative to the photo's (equal area at 1)")
+    full_size: Flag = Field(False, description="the result at the photo's own size: the optimiser's picture (at "
+                                               "`size`) with the detail of a full-size painting in the same style "
+                                               "above its scale")
 
     @field_validator("size", "steps")
     @classmethod

@@ -261,9 +261,10 @@ def test_a_photo_sent_as_a_file_is_painted_at_full_size_and_sent_back_as_a_file(
                                                                "size": "full"}
     assert photo_options(as_file, "saved", {"size": 768})["size"] == "full"
     assert "size" not in photo_options(as_file, "all", {"size": 768})       # an album stays at the service's size
-    quick = photo_options(as_file, "nst", {"own_style": "quick", "fast": {"size": 768, "strength": 1.0}})
+    quick = photo_options(as_file, "nst", {"own_style": "quick", "fast": {"size": 768, "strength": 1.0}, "nst": {}})
     assert quick["fast"] == {"size": "full", "strength": 1.0}
-    assert "fast" not in photo_options(as_file, "nst", {"own_style": "both", "fast": {"size": 384}})
+    both = photo_options(as_file, "nst", {"own_style": "both", "fast": {"size": 384}, "nst": {"size": 384}})
+    assert "fast" not in both and both["nst"] == {"size": 384, "full_size": True}
     compressed = ChatState(1, "F", content=ContentInfo(as_file=False, width=1280, height=960))
     assert photo_options(compressed, "preset", {"size": 768}) == {"photo_size": [1280, 960]}
     assert photo_options(ChatState(1, "F"), "preset", {"size": 768}) == {}   # a chat from before: as it was

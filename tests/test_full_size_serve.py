@@ -108,3 +108,19 @@ def test_a_caller_who_leaves_stops_the_painting(styles_app, data_dir):
         assert time.monotonic() < end, "the painting went on after its caller left"
         time.sleep(0.2)
     assert now["painted"] == before["painted"]
+
+
+def test_an_nst_result_comes_back_at_the_photos_size_when_asked(http, data_dir):
+    """The optimiser paints at `size`; with full_size its picture is brought to the photo's size with a full-size
+    painting's detail above its scale (models/fullres/enlarge.py), and shrunk back it is still the optimiser's."""
+    data = photo(data_dir, 1040, 560)
+    files = {"content": ("p.jpg", data, "image/jpeg"),
+             "style": ("s.jpg", (data_dir / "wave.jpg").read_bytes(), "image/jpeg")}
+    fields = {"size": "96", "steps": "40"}
+    small = http.post("/v1/nst", data=fields, files=files)
+    large = http.post("/v1/nst", data={**fields, "full_size": "true"}, files=files)
+    assert small.status_code == large.status_code == 200, (small.text[:200], large.text[:200])
+    small_px, large_px = pixels(small.content), pixels(large.content)
+    assert small_px.shape == (52, 96, 3) and large_px.shape == (560, 1040, 3)
+    back = np.asarray(Image.fromarray((large_px * 255).astype(np.uint8)).resize((96, 52), Image.BOX), np.float32) / 255
+    assert np.abs(back - small_px).mean() < 0.04

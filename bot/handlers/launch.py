@@ -42,8 +42,9 @@ async def forget_unrecorded(store: AsyncStore, e: JobNotRecorded) -> None:
 
 def photo_options(chat: ChatState, kind: str, options: dict) -> dict:
     """What the chat's photo adds to a job's options: its size (the waiting line counts megapixels), and for a
-    photo sent as a file, the painting at the photo's own size, sent back as a file (own style: its quick version
-    when that is the result; the optimiser keeps its working size)."""
+    photo sent as a file, the painting at the photo's own size, sent back as a file (own style: the quick version
+    when that is the result, and the optimiser's result brought to the photo's size with a full-size painting's
+    detail)."""
     info, added = chat.content, {}
     if info.width and info.height:
         added["photo_size"] = [info.width, info.height]
@@ -53,6 +54,8 @@ def photo_options(chat: ChatState, kind: str, options: dict) -> dict:
             added["size"] = FULL
         if kind == "nst" and options.get("own_style") == "quick":
             added["fast"] = {**options["fast"], "size": FULL}
+        if kind == "nst" and "nst" in options:  # the optimiser's picture brought to the photo's size
+            added["nst"] = {**options["nst"], "full_size": True}
     return added
 
 
