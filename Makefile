@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-catalogue bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity bench-fast clean
+.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-catalogue bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity bench-fast bench-fullres bench-nst-fullres bench-soak clean
 
 install: $(VENV)/.installed
 
@@ -66,6 +66,18 @@ bench-fast: weights
 
 bench-capacity: weights
 	$(PY) bench/capacity.py
+
+bench-fullres: weights
+	$(PY) bench/fullres.py
+
+# An NST result at the photo's size, against bicubic (needs ../shared/images, or --photos and --paintings).
+bench-nst-fullres: weights
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) bench/nst_fullres.py
+
+# 30 minutes of mixed traffic at half the measured capacity (needs port 8000 free and both cores).
+bench-soak: weights
+	RAY_AUTH_MODE=disabled $(PY) bench/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
