@@ -180,14 +180,11 @@ def _stylize_nst(args, store, device):
     """`stylize --style-image ART`: the Gatys optimiser, with a progress bar."""
     from models import loading
     from models.nst import Cancelled, NSTOptions, StyleNotTransferred
-    from models.nst.options import SIZE_RANGE
     from models.tensors import to_tensor
     from serve_app.progress import ProgressBar
 
-    if args.size == FULL:
-        raise CliError("--size full is for presets and --fast; the optimiser paints at a working size: pass --size "
-                       f"PX (at most {SIZE_RANGE[1]}), or add --fast for the photo's own size")
-    options = NSTOptions(size=args.size or NSTOptions.size, steps=args.steps or NSTOptions.steps,
+    working = NSTOptions.size if args.size in (None, FULL) else args.size
+    options = NSTOptions(size=working, steps=args.steps or NSTOptions.steps,
                          strength=NSTOptions.strength if args.strength is None else args.strength,
                          keep_colors=args.keep_colors, seed=args.seed)
     try:
@@ -209,7 +206,24 @@ def _stylize_nst(args, store, device):
                        "--strength, or another style image") from None
     finally:
         bar.close()
+    if args.size == FULL:
+        return _nst_at_full_size(args.photo, result, art, store, device, args.keep_colors), \
+            f"the style of {Path(args.style_image).name}, painted at {working} px, with full-size detail"
     return result, f"the style of {Path(args.style_image).name}"
+
+
+def _nst_at_full_size(path: str, result, art, store, device, keep_colors: bool) -> np.ndarray:
+    """The NST result at the photo's own size: its picture up to its scale, the fast model's full-size painting of
+    the photo in the style image's style above it (models/fullres/enlarge.py)."""
+    from models import loading
+    from models.fullres.enlarge import with_painted_detail
+    from models.tensors import to_array, to_pil
+
+    photo = np.asarray(_decode(path, FULL_DECODE_SIDE))
+    fast = loading.load_fast(store, device)
+    paint = fast.transformer.for_style(fast.style_vector(art))
+    painted = _paint_full(photo, fast.transformer.net, paint, 1.0, keep_colors)
+    return with_painted_detail(to_array(to_pil(result)), painted)
 
 
 def cmd_styles(args) -> int:
@@ -349,8 +363,9 @@ def _add_stylize(sub) -> None:
     which.add_argument("--style-image", metavar="ART", help="a painting whose style to copy (Gatys NST)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="result file, .jpg or .png")
     p.add_argument("--size", type=_size, metavar="PX",
-                   help="long side of the result (default: 768 for presets and --fast, 384 for NST); presets and "
-                        "--fast: `full`, the photo's own size, painted tile by tile")
+                   help="long side of the result (default: 768 for presets and --fast, 384 for NST); `full`: the "
+                        "photo's own size (presets and --fast paint it tile by tile; NST paints at 384 px and brings "
+                        "the result to it with a full-size painting's detail)")
     p.add_argument("--steps", type=_positive_int, metavar="N", help="NST evaluation budget (default 300)")
     p.add_argument("--strength", type=_non_negative_float, metavar="X",
                    help="presets: 0 (the photo) to 1 (the full painting, default); NST: style weight multiplier "
