@@ -96,24 +96,21 @@ class StylesClient:
         except Exception:  # noqa: BLE001 - the styles app cannot answer now: nothing may count on the fast model
             return False
 
-    async def nst(self, content: bytes, style: bytes, options: dict, fmt: str,
-                  previews: dict | None = None) -> AsyncIterator[dict]:
+    def nst(self, content: bytes, style: bytes, options: dict, fmt: str,
+            previews: dict | None = None) -> AsyncIterator[dict]:
         """Progress (and, when asked for, preview) events, then the result event; cancelling the consumer
         cancels the optimisation."""
-        async for event in self._stream("nst", content, style, options, fmt, previews):
-            yield event
+        return self._stream("nst", content, style, options, fmt, previews)
 
-    async def stylize_stream(self, preset: str, image: bytes, fmt: str, size: int | str, strength: float = 1.0,
-                             keep_colors: bool = False) -> AsyncIterator[dict]:
+    def stylize_stream(self, preset: str, image: bytes, fmt: str, size: int | str, strength: float = 1.0,
+                       keep_colors: bool = False) -> AsyncIterator[dict]:
         """`stylize` as events: at size "full" the tiles done ({"type": "progress", "done", "total"}), then the
         result event; cancelling the consumer stops the painting."""
-        async for event in self._stream("stylize_stream", preset, image, fmt, size, strength, keep_colors):
-            yield event
+        return self._stream("stylize_stream", preset, image, fmt, size, strength, keep_colors)
 
-    async def fast_stream(self, content: bytes, style: bytes | None, options: dict, fmt: str) -> AsyncIterator[dict]:
+    def fast_stream(self, content: bytes, style: bytes | None, options: dict, fmt: str) -> AsyncIterator[dict]:
         """`fast` (or, with options["style_vector"], `fast_vector`) as events, as stylize_stream's."""
-        async for event in self._stream("fast_stream", content, style, options, fmt):
-            yield event
+        return self._stream("fast_stream", content, style, options, fmt)
 
     async def _stream(self, method: str, *args) -> AsyncIterator[dict]:
         gen = getattr(self.streaming, method).remote(*args)

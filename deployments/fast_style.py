@@ -57,7 +57,7 @@ class FastStyle:
 
     def _mixed_vector(self, content: np.ndarray, style: np.ndarray, strength: float) -> torch.Tensor:
         """The style's vector moved toward the photo's own (read from its thumbnail) by 1 - strength."""
-        return self.model.mixed_vector(self._vector(style), thumbnail(content, THUMB_SIDE), strength)
+        return self.model.mixed_vector(self._vector(style), lambda: thumbnail(content, THUMB_SIDE), strength)
 
     def _vector(self, style: np.ndarray) -> torch.Tensor:
         if style.ndim == 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
 
 import numpy as np
 from PIL import Image
@@ -47,8 +48,9 @@ class FullSizeCalls:
                 return
             stream = generator.options(stream=True).stylize_full.remote(img, fmt, *finishing,
                                                                         style=self.preset_styles.get(preset))
-            async for event in relayed(stream, "preset"):
-                yield event
+            async with aclosing(relayed(stream, "preset")) as events:  # closed with us: the painting stops
+                async for event in events:
+                    yield event
 
     async def fast_stream(self, content: bytes, style: bytes | None, options: dict | None = None,
                           fmt: str = "JPEG") -> AsyncIterator[dict]:
@@ -65,8 +67,9 @@ class FullSizeCalls:
             if self._whole(c):
                 yield result(await one_pass("fast", "fast style", "quick painter", lambda: fast.stylize.remote(*args)))
                 return
-            async for event in relayed(fast.options(stream=True).stylize_full.remote(*args), "fast"):
-                yield event
+            async with aclosing(relayed(fast.options(stream=True).stylize_full.remote(*args), "fast")) as events:
+                async for event in events:
+                    yield event
 
     async def _at_full_size(self, event: dict, content: bytes, style: bytes, fmt: str, keep_colors: bool) -> dict:
         """An NST result event brought to the photo's own size (models/fullres/enlarge.py): the optimiser's picture

@@ -9,6 +9,7 @@ import hashlib
 import io
 import logging
 import math
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Mapping
 
 import numpy as np
@@ -16,7 +17,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 from PIL import Image
 
-from deployments.calls import one_pass, result_of, streaming_error
+from deployments.calls import one_pass, relayed, result_of
 from deployments.full_size_calls import FullSizeCalls
 from deployments.http_api import api
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
@@ -208,25 +209,13 @@ class StylesIngress(StylesRoutes, FullSizeCalls):
             side = style_side_for(c.size, s.size, params.size, params.style_scale)
             if side < max(s.size):
                 s = await asyncio.to_thread(shrink, s, side)
-            gen = None
-            try:
-                opts = params.model_dump(exclude_unset=True, exclude={"full_size"})  # the optimizer has its defaults
-                gen = self.nst_handle.run.remote(to_array(c), to_array(s), opts, fmt,
-                                                 style_key=hashlib.sha256(style).hexdigest(), previews=previews)
-                async for event in gen:
+            opts = params.model_dump(exclude_unset=True, exclude={"full_size"})  # the optimizer has its defaults
+            gen = self.nst_handle.run.remote(to_array(c), to_array(s), opts, fmt,
+                                             style_key=hashlib.sha256(style).hexdigest(), previews=previews)
+            async with aclosing(relayed(gen, "nst")) as events:  # closed with us: the optimiser stops
+                async for event in events:
                     if event["type"] == "result" and params.full_size:
                         event = await self._at_full_size(event, content, style, fmt, params.keep_colors)
                     if event["type"] == "result":
                         measured.end()  # counted before the caller takes it: closing us afterwards is no cancel
                     yield event
-            except Exception as e:
-                error = streaming_error(e)
-                if error is e:
-                    raise
-                raise error from None
-            finally:
-                if gen is not None:
-                    try:
-                        gen.cancel()  # stops the optimiser when our caller went away; a no-op once finished
-                    except Exception:  # noqa: BLE001 - cancel() re-raises the request's own error, handled above
-                        pass

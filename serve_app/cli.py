@@ -168,7 +168,7 @@ def _stylize_fast(args, store, device):
     what = f"the style of {Path(args.style_image).name}, fast"
     if args.size == FULL:
         photo = np.asarray(_decode(args.photo, FULL_DECODE_SIDE))
-        vector = model.mixed_vector(model.style_vector(art), thumbnail(photo, THUMB_SIDE), strength)
+        vector = model.mixed_vector(model.style_vector(art), lambda: thumbnail(photo, THUMB_SIDE), strength)
         return _paint_full(photo, model.transformer.net, model.transformer.for_style(vector), 1.0,
                            args.keep_colors), what
     photo = to_tensor(_decode(args.photo, args.size or 768))

@@ -1,6 +1,8 @@
 """Image-in, image-out fast arbitrary style: style vector from a style image, then one transformer pass."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -77,13 +79,15 @@ class ArbitraryStylizer:
         return self.transformer.run_many(photos, mixed)
 
     @torch.inference_mode()
-    def mixed_vector(self, vector: torch.Tensor, photo: torch.Tensor, strength: float) -> torch.Tensor:
+    def mixed_vector(self, vector: torch.Tensor, photo: torch.Tensor | Callable[[], torch.Tensor],
+                     strength: float) -> torch.Tensor:
         """`vector` moved toward the photo's own style vector by 1 - strength (a thumbnail of the photo will do:
-        the predictor sees 256 px)."""
+        the predictor sees 256 px; `photo` may be a function that makes it, called only when needed)."""
         if not 0.0 <= strength <= 1.0:
             raise ValueError(f"strength must be between 0 and 1, not {strength}")
         vector = vector.to(self.device, torch.float32).reshape(-1)
         if strength < 1.0:
+            photo = photo() if callable(photo) else photo
             vector = strength * vector + (1.0 - strength) * self.style_vector(photo)
         return vector
 
