@@ -104,4 +104,5 @@ class NSTOptimizer:
     def stats(self) -> dict:
         return {"busy": self.scheduler.running > 0, "running": self.scheduler.running,
                 "capacity": self.scheduler.capacity, "widest_step": self.scheduler.widest_step,
-                "style_cache_entries": len(self.style_cache), "device": self.device}
+                "style_cache_entries": len(self.style_cache), "device": self.device,
+                "memory_releases": self.scheduler.memory_releases}

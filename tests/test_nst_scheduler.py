@@ -2,6 +2,7 @@
 import threading
 
 import pytest
+import torch
 
 from models.nst import NSTOptions, StyleNotTransferred
 from models.nst.scheduler import NSTScheduler
@@ -52,6 +53,7 @@ def test_capacity_one_runs_jobs_one_after_another(nst, jobs):  # noqa: F811
         assert scheduler.widest_step == 1
     finally:
         scheduler.close()
+    assert scheduler.memory_releases == 1    # once idle, not between the two jobs (the second was waiting)
 
 
 def test_a_cancelled_job_leaves_mid_batch_and_the_others_finish(nst, jobs):  # noqa: F811
@@ -115,3 +117,28 @@ def test_a_job_that_asks_for_previews_gets_the_picture_so_far_at_most_max_times(
         assert not [e for e in plain.items if e["type"] == "preview"]
     finally:
         scheduler.close()
+
+
+def test_a_finished_job_leaves_nothing_for_the_cycle_collector(nst, jobs):  # noqa: F811
+    """A job and its run referred to each other, so a finished job's L-BFGS history and images waited for Python's
+    rare full collection: an optimizer replica's memory crept up job after job (bench/README.md, "Soak")."""
+    import gc
+
+    from models.nst.run import NSTRun
+    from models.nst.scheduler import NSTJob
+
+    scheduler = NSTScheduler(nst, capacity=1)
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        sink = Events()
+        scheduler.submit(*jobs[0], sink)
+        assert sink.ended.wait(300) and sink.last["type"] == "result"
+        scheduler.close()
+        del sink
+        gc.collect()
+        left = [o for o in gc.garbage if isinstance(o, (NSTJob, NSTRun, torch.Tensor))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == []

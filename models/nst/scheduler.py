@@ -18,6 +18,7 @@ from collections.abc import Callable, MutableMapping
 
 import torch
 
+from models.memory import release_freed_memory
 from models.nst.gatys import GatysNST
 from models.nst.options import NSTOptions
 from models.nst.run import NSTRun
@@ -55,7 +56,8 @@ class NSTJob:
     def _end(self, event: dict) -> None:
         if not self.ended.is_set():
             self._emit(event)
-            self.ended.set()
+            self.run = None   # the run refers back to this job (its progress callback): a cycle that would keep the
+            self.ended.set()  # run's L-BFGS history and images alive until Python's rare full collection
 
     def _progress(self, step: int, total: int, loss: float) -> None:
         self._emit({"type": "progress", "step": step, "total": total, "loss": loss})
@@ -77,6 +79,7 @@ class NSTScheduler:
         self._active: list[NSTJob] = []
         self.steps = 0                      # steps taken, and the most jobs one step advanced
         self.widest_step = 0
+        self.memory_releases = 0            # times the freed memory went back to the system, once idle
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="nst-scheduler", daemon=True)
         self._thread.start()
@@ -125,6 +128,14 @@ class NSTScheduler:
             for job in joining:
                 self._join(job)
             self._step()
+            self._release_memory_if_idle()
+
+    def _release_memory_if_idle(self) -> None:
+        """Once the last job has ended (never between two steps of a running one): see models/memory.py."""
+        with self._cond:
+            idle = not self._active and not self._pending
+        if idle and release_freed_memory():
+            self.memory_releases += 1
 
     def _join(self, job: NSTJob) -> None:
         if job.cancelled.is_set():
