@@ -16,14 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def resident_mib() -> int:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) // 1024
-
-
 def run_jobs(jobs: int, size: int, steps: int, release: bool) -> None:
     import models.nst.scheduler as scheduler_module
     from models.images import decode_image
+    from models.memory import resident_mib
     from models.nst import GatysNST, NSTOptions
     from models.tensors import to_tensor
     from models.weights_store import WeightsStore
@@ -40,7 +36,7 @@ def run_jobs(jobs: int, size: int, steps: int, release: bool) -> None:
         job.ended.wait()
         while release and scheduler.memory_releases < done:   # the worker releases once idle, after the job's end
             time.sleep(0.01)
-        resident.append(resident_mib())
+        resident.append(round(resident_mib()))
     scheduler.close()
     label = "released between jobs" if release else "kept (glibc's default)"
     print(f"| {label} | {(time.monotonic() - started) / jobs:.2f} | {resident[0]} | {max(resident)} | "

@@ -14,6 +14,12 @@ def _malloc_trim():
 _TRIM = _malloc_trim()
 
 
+def resident_mib() -> float:
+    """This process's resident memory in MiB (Linux)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
 def release_freed_memory() -> bool:
     """Return the free pages of every malloc arena to the system; False where the C library cannot.
 

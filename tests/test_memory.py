@@ -1,12 +1,7 @@
 """Freed memory goes back to the system between NST jobs (models/memory.py), where the C library allows it."""
 import pytest
 
-from models.memory import release_freed_memory
-
-
-def resident_mib() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+from models.memory import release_freed_memory, resident_mib
 
 
 def test_memory_freed_under_a_live_allocation_goes_back_to_the_system():
