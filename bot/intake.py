@@ -9,9 +9,13 @@ from bot.texts import Texts
 from bot.files import DownloadError, TelegramFiles
 from bot.limits import TELEGRAM_DOWNLOAD_BYTES
 from bot.state import ContentInfo
+from models.error_codes import ErrorCode
+from models.limits import MAX_CLIP_SECONDS
 from models.images import ImageError, ImageLimits, decode_image
+from models.video.clip import ClipError, over_limits, probe
 
 IMAGE_MIME_TYPES = {"image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"}
+CLIP_KINDS = ("animation", "video", "video_note")   # how Telegram sends GIFs, videos and round video notes
 LIMITS = ImageLimits()
 
 
@@ -39,15 +43,52 @@ async def checked_image(files: TelegramFiles, message: Message, tx: Texts) -> tu
     if ref is None:
         raise Refusal(tx.ASK_PHOTO)
     file_id, size = ref
-    if size is not None and size > TELEGRAM_DOWNLOAD_BYTES:
-        raise Refusal(tx.FILE_TOO_BIG)
-    try:
-        data = await files.get(file_id)
-    except DownloadError as e:
-        raise Refusal(tx.FILE_TOO_BIG if str(e) == "too_big" else tx.DOWNLOAD_FAILED) from None
+    data = await _download(files, file_id, size, tx)
     try:
         preview = await asyncio.to_thread(decode_image, data, LIMITS, 64)
     except ImageError as e:
         raise Refusal(tx.bad_image(e.message, e.code)) from None
     width, height = preview.info["original_size"]
     return file_id, ContentInfo(as_file=message.document is not None, width=width, height=height)
+
+
+def clip_reference(message: Message) -> tuple[str, str, int | None, float] | None:
+    """(how it came, file_id, size, seconds) of the clip in a message, None when it carries none."""
+    for kind in CLIP_KINDS:
+        clip = getattr(message, kind)
+        if clip is not None:
+            return kind, clip.file_id, clip.file_size, float(clip.duration or 0)
+    doc = message.document
+    if doc is not None and is_clip_file(doc.mime_type):   # a video sent as a file: it goes back as a video
+        return "video", doc.file_id, doc.file_size, 0.0
+    return None
+
+
+def is_clip_file(mime_type: str | None) -> bool:
+    return (mime_type or "").lower().startswith("video/")
+
+
+async def _download(files: TelegramFiles, file_id: str, size: int | None, tx: Texts) -> bytes:
+    if size is not None and size > TELEGRAM_DOWNLOAD_BYTES:
+        raise Refusal(tx.FILE_TOO_BIG)
+    try:
+        return await files.get(file_id)
+    except DownloadError as e:
+        raise Refusal(tx.FILE_TOO_BIG if str(e) == "too_big" else tx.DOWNLOAD_FAILED) from None
+
+
+async def checked_clip(files: TelegramFiles, message: Message, tx: Texts) -> tuple[str, ContentInfo]:
+    """The clip's file_id and what it is, after downloading and reading it once (its header and a count of its
+    frames, no pixels): a broken clip, or one over the service's limits, is refused now, before a style is
+    picked. A clip Telegram says is too long is refused before it is downloaded."""
+    kind, file_id, size, seconds = clip_reference(message)
+    if seconds > MAX_CLIP_SECONDS + 0.5:
+        raise Refusal(tx.REQUEST_REFUSALS[ErrorCode.VIDEO_TOO_LONG])
+    data = await _download(files, file_id, size, tx)
+    try:
+        info = await asyncio.to_thread(probe, data)
+    except ClipError as e:
+        raise Refusal(tx.REQUEST_REFUSALS[e.code]) from None
+    if over_limits(info) is not None:
+        raise Refusal(tx.REQUEST_REFUSALS[ErrorCode.VIDEO_TOO_LONG])
+    return file_id, ContentInfo(width=info.width, height=info.height, clip=kind, frames=info.frames)

@@ -112,6 +112,12 @@ class StylesClient:
         """`fast` (or, with options["style_vector"], `fast_vector`) as events, as stylize_stream's."""
         return self._stream("fast_stream", content, style, options, fmt)
 
+    def video(self, clip: bytes, preset: str | None, style: bytes | None, options: dict) -> AsyncIterator[dict]:
+        """A clip painted with a preset, or (preset None) the quick network in the style of `style` or of
+        options["style_vector"]: {"type": "progress", "done", "total"} frames, then {"type": "result", "video"};
+        cancelling the consumer stops the painting."""
+        return self._stream("video", clip, preset, style, options)
+
     async def _stream(self, method: str, *args) -> AsyncIterator[dict]:
         gen = getattr(self.streaming, method).remote(*args)
         try:

@@ -12,6 +12,7 @@ from html import escape
 
 from bot import texts_ru
 from bot.limits import TELEGRAM_DOWNLOAD_BYTES
+from models.limits import MAX_CLIP_SECONDS
 
 MAX_DOWNLOAD_MB = TELEGRAM_DOWNLOAD_BYTES // (1024 * 1024)
 LANGUAGES = {"en": "English", "ru": "Русский"}
@@ -26,6 +27,7 @@ HELP = (
     "2. Tap a style: a painter (a few seconds), <i>All styles</i> (one album), or <i>My own style image</i> "
     "and then send any painting: I repaint your photo in its style (a quick version in seconds, the full "
     "painting in a minute or more; you see it progress).\n\n"
+    f"GIFs, videos and video notes (up to {MAX_CLIP_SECONDS} s) are painted too, every frame, in the style you tap.\n\n"
     "Under a painting in your own style, <i>Save this style</i> keeps it: <i>My styles</i> then paints any "
     "photo in it in one tap.\n\n"
     "/styles - the painters I know, and your saved styles (rename, delete)\n"
@@ -39,6 +41,11 @@ HELP = (
 
 ASK_PHOTO = "Send me a photo first (as a photo or as an image file)."
 CHOOSE_STYLE = "Nice photo! Pick a style:"
+CHOOSE_STYLE_CLIP = "Nice clip! Pick a style and I'll paint every frame:"
+CLIP_ONE_STYLE = "A clip is painted in one style at a time: pick one from the list."
+CLIP_STARTED = "Painting your clip: starting..."
+CLIP_PROGRESS = "Painting your clip: {percent}% ({done} of {total} frames)"
+CAPTION_CLIP_OWN = "Your clip in your own style (quick version)"
 ASK_STYLE_IMAGE = ("Now send the painting whose style you want (as a photo or a file). "
                    "/cancel to go back to the styles.")
 STYLE_SAVED_NO_CONTENT = "Style image saved. Send the photo to paint, then /nst."
@@ -77,7 +84,7 @@ STYLES_SHEET = "Every style on one photo"
 STYLE_GONE = "That style is not available any more. Pick another one:"
 OLD_BUTTON = "That button belongs to an older photo. Send the photo again."
 
-NOT_AN_IMAGE = "That's not an image I can paint. Send a photo, or a JPEG, PNG or WebP file."
+NOT_AN_IMAGE = "That's not an image I can paint. Send a photo, a JPEG, PNG or WebP file, a GIF or a video."
 STICKER = "Stickers can't be painted. Send a photo, or a JPEG, PNG or WebP file."
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 TEXT_WHEN_IMAGE_EXPECTED = "I need a picture, not text. Send a photo (or /help)."
@@ -116,6 +123,14 @@ REQUEST_REFUSALS = {
     "not_found": "That request went nowhere. Send the photo again.",
     "method_not_allowed": "That request went nowhere. Send the photo again.",
     "http_error": "The painting service could not take that request. Try again in a minute.",
+    "not_a_video": "I can't read that as a video. Send an MP4, a GIF or a WebM clip.",
+    "unreadable_video": "That video could not be read: it may be damaged or cut off. Send it again.",
+    "empty_video": "That video has no frames in it. Send another one.",
+    "video_too_long": (f"That clip is too long for me: I paint up to {MAX_CLIP_SECONDS} seconds. "
+                       "Trim it and send it again."),
+    "video_too_large": f"That file is too large for me (over {MAX_DOWNLOAD_MB} MB). Send a shorter or smaller clip.",
+    "no_nst_for_video": ("Clips are painted with the preset styles or your own style's quick version; the slow "
+                         "painter would take hours. Pick a preset, or switch /settings own style to quick."),
 }
 
 SETTINGS_TITLE = "<b>Settings</b>"
@@ -197,6 +212,9 @@ class Texts:
     def nst_progress(self, step: int, total: int) -> str:
         percent = min(99, int(100 * step / max(total, 1)))
         return self.NST_PROGRESS.format(percent=percent, step=step, total=total)
+
+    def clip_progress(self, done: int, total: int) -> str:
+        return self.CLIP_PROGRESS.format(percent=min(99, int(100 * done / max(total, 1))), done=done, total=total)
 
     def tiles_progress(self, done: int, total: int, size: tuple[int, int]) -> str:
         percent = min(99, int(100 * done / max(total, 1)))

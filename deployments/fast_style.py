@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from ray import serve
 
+from deployments.clip_frames import ClipFrames
 from deployments.full_size import FullSize, stream_painting
 from models.arbitrary.fixed import VECTOR_LENGTH
 from models.fullres import THUMB_SIDE, thumbnail
@@ -17,6 +18,7 @@ from models.device import prepare_torch
 from models.images import encode_image
 from models.loading import load_fast
 from models.tensors import from_array, to_pil
+from models.video.steady import strip
 from models.weights_store import WeightsStore
 
 
@@ -32,6 +34,7 @@ class FastStyle:
             raise ValueError(f"the style predictor makes {vector.numel()} numbers, not {VECTOR_LENGTH}")
         self.batch_sizes: list[int] = []
         self.full_size = FullSize(self.model.transformer.net)
+        self.clip_frames = ClipFrames(self.model.transformer.net)
 
     def reconfigure(self, config: dict) -> None:
         self.paint_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
@@ -64,6 +67,21 @@ class FastStyle:
             return torch.from_numpy(np.array(style, np.float32))
         return self.model.style_vector(from_array(style))
 
+    async def clip_stats(self, key_frames: list[np.ndarray], style: np.ndarray, strength: float = 1.0) -> dict:
+        """A clip's style vector (`style`, an image or a vector, moved toward the clip's own by 1 - strength, read
+        from its key frames) and its norm statistics (models/video/steady.py): {"vector", "stats"}."""
+        vector = await asyncio.to_thread(self.model.mixed_vector, self._vector(style),
+                                         lambda: thumbnail(strip(key_frames), THUMB_SIDE), float(strength))
+        stats = await self.clip_frames.record(self.model.transformer.for_style(vector), key_frames)
+        return {"vector": vector.cpu().numpy(), "stats": stats}
+
+    async def paint_frames(self, frames: list[np.ndarray], clip: dict, strength: float = 1.0,
+                           keep_colors: bool = False, steady: bool = True) -> list[np.ndarray]:
+        """Same-size (H, W, 3) uint8 frames painted as one batch with the clip's vector and statistics (`clip`:
+        clip_stats's; its strength is in the vector); `steady` False paints each frame on its own."""
+        paint = self.model.transformer.for_style(torch.from_numpy(np.asarray(clip["vector"], np.float32)))
+        return await self.clip_frames.paint(paint, frames, clip["stats"] if steady else None, 1.0, keep_colors)
+
     async def vector(self, style: np.ndarray) -> list[float]:
         """The style vector of a decoded (H, W, 3) uint8 style image: what `stylize` computes from it."""
         return await asyncio.to_thread(lambda: self.model.style_vector(from_array(style)).tolist())
@@ -83,4 +101,5 @@ class FastStyle:
                 for x, y, fmt, k in zip(photos, painted, fmts, keep_colors)]
 
     def stats(self) -> dict:
-        return {"device": self.device, "batch_sizes": list(self.batch_sizes), "full_size": self.full_size.stats()}
+        return {"device": self.device, "batch_sizes": list(self.batch_sizes), "full_size": self.full_size.stats(),
+                "clips": self.clip_frames.stats()}

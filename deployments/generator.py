@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from ray import serve
 
+from deployments.clip_frames import ClipFrames
 from deployments.full_size import FullSize, stream_painting
 from models import loading
 from models.cyclegan.finishing import finish
@@ -36,6 +37,7 @@ class Generator:
         self.batch_sizes: list[int] = []
         self.painting = 0   # images being painted now (stats: a caller can see a batch in progress)
         self.full_size = FullSize(self.runner.net)
+        self.clip_frames = ClipFrames(self.runner.net)
 
     def reconfigure(self, config: dict) -> None:
         self.stylize_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))
@@ -58,6 +60,22 @@ class Generator:
         async for event in stream_painting(lambda on_tile: self.full_size.paint(
                 image, paint, fmt, on_tile, float(strength), bool(keep_colors))):
             yield event
+
+    async def clip_stats(self, key_frames: list[np.ndarray], style: int | str | None = None,
+                         strength: float = 1.0) -> dict:
+        """A clip's norm statistics from its key frames (models/video/steady.py): {"stats"} for paint_frames.
+        (`strength` is applied per frame here: it takes no part in the statistics.)"""
+        self._check_style(style)
+        return {"stats": await self.clip_frames.record(self.runner.for_style(style), key_frames)}
+
+    async def paint_frames(self, frames: list[np.ndarray], clip: dict, strength: float = 1.0,
+                           keep_colors: bool = False, style: int | str | None = None,
+                           steady: bool = True) -> list[np.ndarray]:
+        """Same-size (H, W, 3) uint8 frames of a clip painted as one batch with the clip's statistics (`clip`:
+        clip_stats's); `steady` False paints each frame on its own, as a photo."""
+        self._check_style(style)
+        return await self.clip_frames.paint(self.runner.for_style(style), frames, clip["stats"] if steady else None,
+                                            strength, keep_colors)
 
     def _check_style(self, style: int | str | None) -> None:
         if (style is None) == self.multi:
@@ -82,4 +100,5 @@ class Generator:
 
     def stats(self) -> dict:
         return {"preset": self.preset, "device": self.device, "caption": self.caption,
-                "recent_batch_sizes": self.batch_sizes, "painting": self.painting, "full_size": self.full_size.stats()}
+                "recent_batch_sizes": self.batch_sizes, "painting": self.painting, "full_size": self.full_size.stats(),
+                "clips": self.clip_frames.stats()}

@@ -16,7 +16,8 @@ from starlette.responses import Response, StreamingResponse
 from deployments.http_api import ERRORS, Health, Styles, StyleVector, api, form_body, query_parameters
 from deployments.http_errors import ServiceError
 from deployments.http_forms import MEDIA, read_body, read_form, wanted_format
-from deployments.requests import FastParams, NoQuery, NSTParams, NSTQuery, PresetParams, VectorParams, validated
+from deployments.requests import (FastParams, NoQuery, NSTParams, NSTQuery, PresetParams, StreamQuery, VectorParams,
+                                  VideoParams, validated)
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 IMAGE_OUT = {200: {"description": "The painting: JPEG, or PNG when `Accept` asks for it only.",
@@ -31,6 +32,13 @@ NST_BODY = {**form_body(NSTParams, {"content": "the photo", "style": "the style 
 FAST_BODY = form_body(FastParams, {"content": "the photo", "style": "the style image (or send `style_vector`)"},
                       ("content",))
 VECTOR_BODY = form_body(VectorParams, {"style": "the style image"}, ("style",))
+VIDEO_OUT = {200: {"description": "The painted clip as MP4 (H.264, the source's sound kept), or with `Accept: "
+                                  "application/x-ndjson` progress lines and the MP4 in base64 on the last line.",
+                   "content": {"video/mp4": BINARY, "application/x-ndjson": BINARY}}, **ERRORS}
+CLIP = "the clip: MP4, MOV, WebM or GIF, at most 60 s"
+VIDEO_BODY = {**form_body(VideoParams, {"video": CLIP}, ("video",)), **query_parameters(StreamQuery)}
+FAST_VIDEO_BODY = {**form_body(VideoParams, {"video": CLIP, "style": "the style image (or send `style_vector`)"},
+                               ("video",)), **query_parameters(StreamQuery)}
 
 
 class StylesRoutes:
@@ -92,13 +100,37 @@ class StylesRoutes:
         vector = await self.style_vector(files["style"])
         return StyleVector(vector=vector, length=len(vector))
 
+    @api.post("/v1/video/{preset}", response_class=Response, openapi_extra=VIDEO_BODY, responses=VIDEO_OUT,
+              summary="Repaint a clip (a GIF, a short video) with a preset, steady from frame to frame")
+    async def http_video(self, preset: str, request: Request) -> Response:
+        return await self._video_response(request, preset, ())
+
+    @api.post("/v1/fast/video", response_class=Response, openapi_extra=FAST_VIDEO_BODY, responses=VIDEO_OUT,
+              summary="Repaint a clip in the style of your own image, with the quick own-style network")
+    async def http_fast_video(self, request: Request) -> Response:
+        return await self._video_response(request, None, ("style",))
+
+    async def _video_response(self, request: Request, preset: str | None, optional: tuple[str, ...]) -> Response:
+        """The MP4, or NDJSON progress then the MP4 in base64 (answered in this request, not as a job to fetch
+        later: any ingress replica can serve it, and a client that goes away stops the painting)."""
+        query = validated(StreamQuery, request.query_params, "query parameter")
+        files, options = await read_form(request, self.limits.max_bytes, ("video",), optional)
+        events = self.video(files["video"], preset, files.get("style"), options)
+        first = await anext(events)  # a bad clip or option, or overload, is a 4xx/503 before any streaming
+        if "application/x-ndjson" in request.headers.get("accept", "") or query.stream:
+            return StreamingResponse(ndjson(first, events), media_type="application/x-ndjson")
+        event = first
+        async for event in events:
+            pass
+        return Response(event["video"], media_type="video/mp4")
+
 
 async def ndjson(first: dict, events: AsyncIterator[dict]) -> AsyncIterator[bytes]:
     """NST events as NDJSON lines, the result's image in base64; an error after the first line is the last line."""
     event = first
     while True:
         if event["type"] == "result":
-            event = {**event, "image": base64.b64encode(event["image"]).decode()}
+            event = {**event, **{k: base64.b64encode(event[k]).decode() for k in ("image", "video") if k in event}}
         yield (json.dumps(event) + "\n").encode()
         try:
             event = await anext(events)

@@ -19,6 +19,7 @@ from PIL import Image
 
 from deployments.calls import one_pass, relayed, result_of
 from deployments.full_size_calls import FullSizeCalls
+from deployments.video_calls import VideoCalls
 from deployments.http_api import api
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
 from deployments.http_routes import StylesRoutes
@@ -60,7 +61,7 @@ def check_shape(img, long_side: int) -> None:
 
 @serve.deployment
 @serve.ingress(api)
-class StylesIngress(StylesRoutes, FullSizeCalls):
+class StylesIngress(StylesRoutes, FullSizeCalls, VideoCalls):
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
                  preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000,
                  preset_styles: dict[str, int] | None = None, fast: DeploymentHandle | None = None):

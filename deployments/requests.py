@@ -16,7 +16,7 @@ from deployments.http_errors import BadInput
 from deployments.style_vector import parse_style_vector
 from models.arbitrary.fixed import VECTOR_LENGTH
 from models.error_codes import ErrorCode
-from models.limits import FULL, MIN_PRESET_SIDE
+from models.limits import FULL, MAX_VIDEO_SIDE, MIN_PRESET_SIDE, VIDEO_SIDE
 from models.nst.options import MAX_SEED, MAX_STRENGTH, SIZE_RANGE, STYLE_SCALE_RANGE, NSTOptions
 
 
@@ -133,6 +133,30 @@ class FastParams(Options):
     @classmethod
     def _style_vector(cls, raw: Any) -> list[float] | None:
         return None if raw is None else parse_style_vector(raw)
+
+
+class VideoParams(Options):
+    """POST /v1/video/{preset}'s and /v1/fast/video's form fields (or their `options` JSON object); the handle's
+    video. `style_vector` is for the quick own-style network only."""
+    size: Int = Field(VIDEO_SIDE, ge=MIN_PRESET_SIDE, le=MAX_VIDEO_SIDE,
+                      description="long side of the painted clip in pixels (never more than the clip's own)")
+    strength: Number = Field(1.0, ge=0, le=1, description="0 = the clip, 1 = the full painting (default)")
+    keep_colors: Flag = Field(False, description="keep the clip's colours")
+    steady: Flag = Field(True, description="one set of norm statistics for the whole clip, and still areas held "
+                                           "still (default); false paints each frame on its own, as a photo")
+    style_vector: Annotated[list[float] | None, WithJsonSchema({"type": "string"})] = Field(
+        None, description=f"/v1/fast/video instead of `style`: a JSON list of {VECTOR_LENGTH} numbers")
+
+    @field_validator("style_vector", mode="before")
+    @classmethod
+    def _style_vector(cls, raw: Any) -> list[float] | None:
+        return None if raw is None else parse_style_vector(raw)
+
+
+class StreamQuery(Options):
+    """The query of an endpoint that answers with a file or, on request, with NDJSON progress first."""
+    stream: Flag | None = Field(None, description="true: stream NDJSON progress events, the result last (or send "
+                                                  "Accept: application/x-ndjson)")
 
 
 class VectorParams(Options):

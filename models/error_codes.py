@@ -14,6 +14,13 @@ class ErrorCode(StrEnum):
     IMAGE_TOO_LARGE = "image_too_large"
     IMAGE_TOO_SMALL = "image_too_small"
     IMAGE_TOO_NARROW = "image_too_narrow"
+    # a clip: models.video.clip.ClipError and the ingress's limits
+    NOT_A_VIDEO = "not_a_video"
+    UNREADABLE_VIDEO = "unreadable_video"
+    EMPTY_VIDEO = "empty_video"
+    VIDEO_TOO_LONG = "video_too_long"          # more seconds or frames than the service paints
+    VIDEO_TOO_LARGE = "video_too_large"        # a bigger file than the service takes
+    NO_NST_FOR_VIDEO = "no_nst_for_video"      # Gatys takes minutes a frame: clips get presets or the quick network
     # the request
     BAD_OPTION = "bad_option"
     BAD_REQUEST = "bad_request"
@@ -33,3 +40,6 @@ class ErrorCode(StrEnum):
 IMAGE_CODES = frozenset({ErrorCode.BAD_IMAGE, ErrorCode.NOT_AN_IMAGE, ErrorCode.UNSUPPORTED_FORMAT,
                          ErrorCode.UNREADABLE_IMAGE, ErrorCode.IMAGE_TOO_LARGE, ErrorCode.IMAGE_TOO_SMALL,
                          ErrorCode.IMAGE_TOO_NARROW})
+
+VIDEO_CODES = frozenset({ErrorCode.NOT_A_VIDEO, ErrorCode.UNREADABLE_VIDEO, ErrorCode.EMPTY_VIDEO,
+                         ErrorCode.VIDEO_TOO_LONG, ErrorCode.VIDEO_TOO_LARGE, ErrorCode.NO_NST_FOR_VIDEO})

@@ -8,3 +8,9 @@ MIN_PRESET_SIDE = 64                  # a preset's output below this is not wort
 RETRY_AFTER_S = 30                    # the wait a "busy" answer asks for
 FULL = "full"                         # a size: the photo's own, painted tile by tile (models/fullres)
 FULL_DECODE_SIDE = 1_000_000          # the long side a full-size photo is decoded at: no shrinking; MAX_PIXELS bounds it
+# clips (models/video): checked from the file's header and frame count before any painting
+MAX_CLIP_SECONDS = 60                 # Telegram's own animations are at most a minute; longer is refused
+MAX_CLIP_FRAMES = 1800                # 60 s at 30 fps; a 60 fps clip may be at most 30 s
+VIDEO_SIDE = 480                      # the long side clips are painted at unless asked otherwise
+MAX_VIDEO_SIDE = 720                  # the most a clip is painted at: 720p
+MAX_CLIP_PIXEL_RATE = 1920 * 1080 * 60  # source pixels per second of clip: decoding more would outlast its painting

@@ -3,6 +3,7 @@
     stylebot stylize PHOTO --style NAME -o OUT.jpg
     stylebot stylize PHOTO --style-image ART -o OUT.png [--size PX --steps N --strength X --keep-colors --seed N]
     stylebot stylize PHOTO --style-image ART --fast -o OUT.jpg [--size PX --strength X --keep-colors]
+    stylebot stylize CLIP --style NAME -o OUT.mp4   (or --style-image ART --fast; a GIF, MP4, MOV or WebM clip)
     stylebot make-style ART [ART ...] -o weights/styles/NAME.json [--method mean|medoid]
     stylebot styles
     stylebot weights list | fetch [NAME ...]
@@ -18,34 +19,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.images import ImageError, decode_image, encode_image, format_for_path
+from models.images import encode_image, format_for_path
 from models.limits import FULL, FULL_DECODE_SIDE, MAX_SIDE
 from serve_app import make_style
+from serve_app.cli_inputs import CliError, decode_input as _decode, preset_runner, read_input as _read
+from serve_app.video_cli import cmd_stylize_video, wants_video
 
 EXIT_ERROR = 1
 EXIT_CANCELLED = 130
-
-
-class CliError(Exception):
-    pass
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CliError(f"{path}: is a folder, not an image file") from None
-    except OSError as e:
-        raise CliError(f"{path}: cannot read ({e.strerror})") from None
-
-
-def _decode(path: str, max_side: int):
-    try:
-        return decode_image(_read(path), max_side=max_side)
-    except ImageError as e:
-        raise CliError(f"{path}: {e.message}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -88,12 +69,15 @@ def cmd_stylize(args) -> int:
     from models.tensors import to_pil
     from models.weights_store import WeightsStore
 
+    if args.fast and args.style:
+        raise CliError("--fast goes with --style-image (a preset is already one pass)")
+    if wants_video(args):
+        print(cmd_stylize_video(args, WeightsStore(), pick_device(args.device)))
+        return 0
     try:
         fmt = format_for_path(args.output)
     except ValueError as e:
         raise CliError(str(e)) from None
-    if args.fast and args.style:
-        raise CliError("--fast goes with --style-image (a preset is already one pass)")
     device = pick_device(args.device)
     store = WeightsStore()
     started = time.monotonic()
@@ -111,29 +95,19 @@ def cmd_stylize(args) -> int:
 
 def _stylize_preset(args, store, device):
     """`stylize --style NAME`: the painting and what painted it."""
-    from models import loading
-    from models.catalogue import Catalogue
     from models.cyclegan.finishing import finished
     from models.tensors import to_tensor
 
-    catalogue = Catalogue.load()
-    preset = catalogue.get(args.style)
-    if preset is None:
-        names = ", ".join(p.name for p in catalogue.presets)
-        raise CliError(f"no style {args.style!r}; styles: {names} (or use --style-image)")
-    status = catalogue.status(preset, store)
-    if not status.available:
-        raise CliError(f"style {args.style!r} is unavailable: {status.reason}")
     strength = 1.0 if args.strength is None else args.strength
     if strength > 1:
         raise CliError(f"--strength for a preset is between 0 (the photo) and 1 (the full painting), "
                        f"not {strength:g}")
-    runner, style = loading.load_preset_runner(store, status, device)
+    runner, style, caption = preset_runner(args, store, device)
     if args.size == FULL:
         photo = np.asarray(_decode(args.photo, FULL_DECODE_SIDE))
-        return _paint_full(photo, runner.net, runner.for_style(style), strength, args.keep_colors), status.caption
+        return _paint_full(photo, runner.net, runner.for_style(style), strength, args.keep_colors), caption
     photo = to_tensor(_decode(args.photo, args.size or 768))
-    return finished(runner.for_style(style), strength, args.keep_colors)(photo), status.caption
+    return finished(runner.for_style(style), strength, args.keep_colors)(photo), caption
 
 
 def _paint_full(photo: np.ndarray, net, paint, strength: float, keep_colors: bool) -> np.ndarray:
@@ -356,12 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_stylize(sub) -> None:
     """`stylebot stylize`."""
-    p = sub.add_parser("stylize", help="repaint a photo with a preset or your own style image")
-    p.add_argument("photo", help="the photo (JPEG, PNG, WebP, BMP, GIF)")
+    p = sub.add_parser("stylize", help="repaint a photo or a clip with a preset or your own style image")
+    p.add_argument("photo", help="the photo (JPEG, PNG, WebP, BMP, GIF), or a clip (MP4, MOV, WebM, or a GIF "
+                                 "with -o OUT.mp4)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--style", metavar="NAME", help="a preset (see `stylebot styles`)")
     which.add_argument("--style-image", metavar="ART", help="a painting whose style to copy (Gatys NST)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="result file, .jpg or .png")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="result file, .jpg or .png; .mp4 for a clip")
     p.add_argument("--size", type=_size, metavar="PX",
                    help="long side of the result (default: 768 for presets and --fast, 384 for NST); `full`: the "
                         "photo's own size (presets and --fast paint it tile by tile; NST paints at 384 px and brings "

@@ -6,10 +6,11 @@ import time
 
 
 class ProgressBar:
-    def __init__(self, label: str, stream=sys.stderr, width: int = 30):
-        self.label, self.stream, self.width = label, stream, width
+    def __init__(self, label: str, stream=None, width: int = 30):
+        # sys.stderr as it is now, not as it was at import (a caller may have replaced it since)
+        self.label, self.stream, self.width = label, stream or sys.stderr, width
         self.start = time.monotonic()
-        self.tty = stream.isatty()
+        self.tty = self.stream.isatty()
         self._last_line = 0.0
 
     def update(self, step: int, total: int, loss: float | None = None) -> None:

@@ -259,6 +259,23 @@ class FakeTelegram:
         return self._message(p["chat_id"], document={"file_id": file_id, "file_unique_id": self.files[file_id].unique_id},
                              caption=p.get("caption"))
 
+    def _clip(self, p, f, field: str) -> dict:
+        file_id = self.host_file(self._resolve(p[field], p, f))
+        return {"file_id": file_id, "file_unique_id": self.files[file_id].unique_id,
+                "duration": int(p.get("duration") or 0), "file_size": self.files[file_id].size}
+
+    def _m_sendAnimation(self, p, f):
+        return self._message(p["chat_id"], animation={**self._clip(p, f, "animation"), "width": 1, "height": 1},
+                             caption=p.get("caption"))
+
+    def _m_sendVideo(self, p, f):
+        return self._message(p["chat_id"], video={**self._clip(p, f, "video"), "width": 1, "height": 1},
+                             caption=p.get("caption"))
+
+    def _m_sendVideoNote(self, p, f):
+        return self._message(p["chat_id"], video_note={**self._clip(p, f, "video_note"),
+                                                        "length": int(p.get("length") or 1)})
+
     def _m_sendMediaGroup(self, p, f):
         media = json.loads(p["media"]) if isinstance(p["media"], str) else p["media"]
         return [self._message(p["chat_id"], photo=self._photo(self._resolve(m["media"], p, f)),
@@ -319,6 +336,19 @@ class Updates:
         u = self._base()
         u["message"]["document"] = {"file_id": file_id, "file_unique_id": "d" + file_id[-6:], "file_name": name,
                                     "mime_type": mime, "file_size": size}
+        return u
+
+    def clip(self, kind: str, file_id: str, size: int, width: int, height: int, duration: int) -> dict:
+        """A GIF ("animation": Telegram sends it as MP4, and as a document too), a "video" or a "video_note"."""
+        u = self._base()
+        about = {"file_id": file_id, "file_unique_id": "c" + file_id[-6:], "duration": duration, "file_size": size}
+        if kind == "video_note":
+            u["message"]["video_note"] = {**about, "length": width}
+            return u
+        u["message"][kind] = {**about, "width": width, "height": height, "mime_type": "video/mp4"}
+        if kind == "animation":
+            u["message"]["document"] = {"file_id": file_id, "file_unique_id": about["file_unique_id"],
+                                        "file_name": "clip.gif.mp4", "mime_type": "video/mp4", "file_size": size}
         return u
 
     def sticker(self) -> dict:

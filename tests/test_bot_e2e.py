@@ -684,6 +684,8 @@ def test_each_bad_input_gets_a_clear_answer(chat):
     chat.wait_text(texts.STICKER)
     chat.send_document(b"%PDF-1.4 a pdf", "application/pdf", "cv.pdf")
     chat.wait_text(texts.NOT_AN_IMAGE)
+    chat.send_document(b"this is no video " * 30, "video/mp4", "clip.mp4")   # a clip sent as a file
+    chat.wait_text(texts.REQUEST_REFUSALS["not_a_video"])
     chat.send_document(b"\xff\xd8\xff\xe0 not really a jpeg", "image/jpeg", "broken.jpg")
     chat.fake.wait_for(lambda: any("Send another photo" in t for t in chat.texts()), 30, "unreadable answer")
     chat.send_document(b"\xff\xd8" + b"0" * 100, "image/jpeg", "huge.jpg", claimed_size=25 * 1024 * 1024)
@@ -909,3 +911,80 @@ def test_every_stylebot_metric_reaches_the_prometheus_endpoint(chat, styles_app)
     assert total(series, "ray_stylebot_requests_total", kind="preset", outcome="bad_input") >= 1
     assert total(series, "ray_stylebot_nst_evaluations_total") >= 20          # counted across the finished jobs
     assert total(series, "ray_stylebot_requests_total", kind="nst", outcome="busy") >= 1
+
+
+# -- clips (issue #26) ------------------------------------------------------------------------------------
+CLIP_METHODS = {"animation": ("sendAnimation", "animation"), "video": ("sendVideo", "video"),
+                "video_note": ("sendVideoNote", "video_note")}
+
+
+def send_clip(chat, kind: str, data: bytes, duration: int | None = None) -> None:
+    from models.video.clip import probe
+
+    info = probe(data)
+    file_id = chat.fake.host_file(data)
+    update = chat.updates.clip(kind, file_id, len(data), info.width, info.height,
+                               round(info.duration_s) if duration is None else duration)
+    assert chat.post(update).status_code == 200
+
+
+@pytest.mark.parametrize("kind, sound, square", [("animation", False, False), ("video", True, False),
+                                                 ("video_note", True, True)])
+def test_a_clip_comes_back_painted_the_way_it_came(chat, state_db, kind, sound, square):
+    from models.video.clip import probe
+    from tests.video_clips import mp4, scene
+
+    frames = scene(width=96 if square else 128, height=96, frames=14, pan=1)
+    source = mp4(frames, fps=10, audio_seconds=1.3 if sound else 0)
+    send_clip(chat, kind, source)
+    chat.wait_text(texts.CHOOSE_STYLE_CLIP)
+    chat.tap(chat.button("Van Gogh"))
+    method, field = CLIP_METHODS[kind]
+    call = chat.fake.wait_for(lambda: [c for c in chat.fake.sent(method, chat.id) if c.status == 200], 120,
+                              f"the painted {kind}")[0]
+    painted = probe(chat.fake.upload(call, field))
+    assert (painted.frames, painted.fps, painted.has_audio) == (14, 10, sound)
+    assert (painted.width, painted.height) == ((96, 96) if square else (128, 96))
+    wait_statuses(state_db, chat.id, ["done"])
+    assert chat.photos() == [] and not chat.fake.sent("deleteMessage", chat.id) == []   # progress message gone
+
+
+def test_a_clip_that_cannot_be_painted_is_refused_before_any_work(chat, state_db):
+    from tests.video_clips import damaged, mp4, scene, too_long
+
+    send_clip(chat, "video", too_long(70), duration=70)             # Telegram says how long: not even downloaded
+    chat.wait_text(texts.REQUEST_REFUSALS["video_too_long"])
+    send_clip(chat, "video", too_long(70), duration=5)              # Telegram's word is wrong: the file is read
+    chat.fake.wait_for(lambda: len([t for t in chat.texts() if t == texts.REQUEST_REFUSALS["video_too_long"]]) == 2,
+                       30, "the second refusal")
+    broken = damaged(mp4(scene(frames=6)))
+    file_id = chat.fake.host_file(broken)
+    assert chat.post(chat.updates.clip("video", file_id, len(broken), 160, 120, 1)).status_code == 200
+    chat.fake.wait_for(lambda: any(t in (texts.REQUEST_REFUSALS["not_a_video"],
+                                         texts.REQUEST_REFUSALS["unreadable_video"]) for t in chat.texts()),
+                       30, "the broken clip's refusal")
+    send_clip(chat, "animation", mp4(scene(frames=6)))
+    chat.wait_text(texts.CHOOSE_STYLE_CLIP)
+    assert chat.answer(chat.tap(chat.button(texts.ALL_STYLES))) == texts.CLIP_ONE_STYLE
+    assert job_statuses(state_db, chat.id) == []
+
+
+def test_cancel_mid_clip_stops_the_painting_and_sends_nothing(chat, state_db, styles_app):
+    from tests.video_clips import mp4, scene
+
+    frames = 240
+    vintage = serve.get_deployment_handle("Generator_vintage", "styles")
+    before = vintage.stats.remote().result()["clips"]["frames"]
+    send_clip(chat, "video", mp4(scene(width=320, height=240, frames=frames, pan=1), fps=24))
+    chat.wait_text(texts.CHOOSE_STYLE_CLIP)
+    chat.tap(chat.button("Vintage photo"))
+    chat.wait_text(texts.CLIP_STARTED)
+    chat.say("/cancel")
+    chat.wait_text(texts.CANCELLED)
+    wait_statuses(state_db, chat.id, ["cancelled"])
+    deadline = time.monotonic() + 30
+    while (clips := vintage.stats.remote().result()["clips"])["painting"]:
+        assert time.monotonic() < deadline, "the cancelled clip kept the generator painting"
+        time.sleep(0.2)
+    assert clips["frames"] - before < frames, "the whole clip was painted after all"
+    assert chat.fake.sent("sendVideo", chat.id) == []

@@ -128,3 +128,45 @@ def test_make_style_writes_a_fixed_style_the_catalogue_can_serve(tmp_path, data_
     not_image.write_text("hello")
     refused = run_cli("make-style", str(not_image), "-o", str(tmp_path / "y.json"))
     assert refused.returncode == 1 and "notes.jpg" in refused.stderr and not (tmp_path / "y.json").exists()
+
+
+def test_stylize_a_clip_to_mp4_with_a_preset_and_with_the_quick_network(tmp_path, data_dir, store, capsys):
+    from models.video.clip import probe
+    from tests.video_clips import gif, mp4, scene
+
+    clip, animation = tmp_path / "clip.mp4", tmp_path / "loop.gif"
+    clip.write_bytes(mp4(scene(frames=16, pan=1), audio_seconds=1.3))
+    animation.write_bytes(gif(scene(frames=6)))
+    out = tmp_path / "painted.mp4"
+    assert main(["stylize", str(clip), "--style", "candy", "--size", "96", "-o", str(out)]) == 0
+    painted = probe(out.read_bytes())
+    assert (painted.width, painted.height, painted.frames, painted.has_audio) == (96, 72, 16, True)
+    assert "16 frames at 12 fps, with sound" in capsys.readouterr().out
+    assert main(["stylize", str(animation), "--style-image", str(data_dir / "wave.jpg"), "--fast", "-o", str(out)]) == 0
+    assert probe(out.read_bytes()).frames == 6
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--style-image", "ART"], "quick network"),         # Gatys is not offered for clips
+    (["--style", "candy", "--size", "2000"], "up to 720"),
+    (["--style", "candy", "-o", "OUT.jpg"], "written as .mp4"),
+])
+def test_a_clip_refused_in_one_clear_line(tmp_path, data_dir, store, capsys, extra, needle):
+    from tests.video_clips import mp4, scene
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(mp4(scene(frames=4)))
+    args = [a.replace("ART", str(data_dir / "wave.jpg")).replace("OUT", str(tmp_path / "o")) for a in extra]
+    if "-o" not in args:
+        args += ["-o", str(tmp_path / "o.mp4")]
+    assert main(["stylize", str(clip), *args]) == 1
+    assert needle in capsys.readouterr().err
+
+
+def test_a_clip_over_a_minute_is_refused_before_painting(tmp_path, store, capsys):
+    from tests.video_clips import too_long
+
+    clip = tmp_path / "long.mp4"
+    clip.write_bytes(too_long(70))
+    assert main(["stylize", str(clip), "--style", "candy", "-o", str(tmp_path / "o.mp4")]) == 1
+    assert "at most 60 s" in capsys.readouterr().err and not (tmp_path / "o.mp4").exists()

@@ -10,6 +10,8 @@ import pytest
 DATA = __import__("pathlib").Path(__file__).parent / "data"
 PHOTO = (DATA / "kodim23.jpg").read_bytes()
 STYLE = (DATA / "wave.jpg").read_bytes()
+CLIP = __import__("tests.video_clips", fromlist=["mp4"]).mp4(
+    __import__("tests.video_clips", fromlist=["scene"]).scene(64, 48, frames=3))
 
 
 def preset(query: str) -> dict:
@@ -17,7 +19,7 @@ def preset(query: str) -> dict:
 
 
 def form(path: str, fields: dict, query: str = "", files=("content", "style")) -> dict:
-    images = {"content": PHOTO, "style": STYLE}
+    images = {"content": PHOTO, "style": STYLE, "video": CLIP}
     return {"method": "POST", "url": f"{path}?{query}" if query else path,
             "files": {n: images[n] for n in files}, "data": fields}
 
@@ -43,6 +45,15 @@ CASES = [  # (request, the field the answer must name)
     (form("/v1/fast", {"style_scale": "2"}), "style_scale"), (form("/v1/fast", {"strength": "inf"}), "strength"),
     (form("/v1/fast", {"options": json.dumps({"seed": 3})}), "seed"),
     (form("/v1/fast/vector", {"options": json.dumps({"size": 256})}, files=("style",)), "size"),
+    (form("/v1/video/vintage", {"size": "2000"}, files=("video",)), "size"),
+    (form("/v1/video/vintage", {"strength": "2"}, files=("video",)), "strength"),
+    (form("/v1/video/vintage", {"steady": "maybe"}, files=("video",)), "steady"),
+    (form("/v1/video/vintage", {"keep_colors": "2"}, files=("video",)), "keep_colors"),
+    (form("/v1/video/vintage", {"fps": "5"}, files=("video",)), "fps"),
+    (form("/v1/video/vintage", {}, "stream=maybe", files=("video",)), "stream"),
+    (form("/v1/video/vintage", {"options": json.dumps({"size": "full"})}, files=("video",)), "size"),
+    (form("/v1/fast/video", {"style_vector": "[1, 2]"}, files=("video",)), "style_vector"),
+    (form("/v1/fast/video", {"steps": "10"}, files=("video", "style")), "steps"),
 ]
 
 
@@ -101,7 +112,8 @@ def test_a_bad_option_through_the_handle_is_a_typed_refusal_naming_the_field(sty
 
 
 def test_the_openapi_schema_is_generated_from_the_request_models(client):
-    from deployments.requests import FastParams, NSTParams, NSTQuery, PresetParams, VectorParams, field_schemas
+    from deployments.requests import (FastParams, NSTParams, NSTQuery, PresetParams, StreamQuery, VectorParams,
+                                      VideoParams, field_schemas)
 
     paths = client.get("/openapi.json").json()["paths"]
 
@@ -114,11 +126,12 @@ def test_the_openapi_schema_is_generated_from_the_request_models(client):
 
     for shown, model in ((query("/v1/stylize/{preset}"), PresetParams), (query("/v1/nst"), NSTQuery),
                          (form_fields("/v1/nst"), NSTParams), (form_fields("/v1/fast"), FastParams),
-                         (form_fields("/v1/fast/vector"), VectorParams)):
+                         (form_fields("/v1/fast/vector"), VectorParams), (form_fields("/v1/video/{preset}"), VideoParams),
+                         (form_fields("/v1/fast/video"), VideoParams), (query("/v1/video/{preset}"), StreamQuery)):
         for name, schema in field_schemas(model).items():
             assert {k: shown[name].get(k) for k in ("type", "minimum", "maximum", "default")} == \
                 {k: schema.get(k) for k in ("type", "minimum", "maximum", "default")}, (model.__name__, name)
-        assert set(shown) - set(model.model_fields) <= {"content", "style", "options"}, model.__name__
+        assert set(shown) - set(model.model_fields) <= {"content", "style", "video", "options"}, model.__name__
     nst = form_fields("/v1/nst")
     assert nst["size"]["type"] == "integer" and (nst["size"]["minimum"], nst["size"]["maximum"]) == (16, 4096)
     assert nst["strength"]["type"] == "number" and nst["keep_colors"]["type"] == "boolean"

@@ -8,7 +8,7 @@ from aiogram.types import Message
 from bot.texts import Texts
 from bot.files import TelegramFiles
 from bot.handlers.launch import launch
-from bot.intake import Refusal, checked_image
+from bot.intake import Refusal, checked_clip, checked_image, is_clip_file
 from bot.jobs import JobRunner
 from bot.keyboards import content_tag, style_keyboard
 from bot.state import AsyncStore, ContentInfo
@@ -16,6 +16,7 @@ from bot.styles_client import StylesClient
 
 router = Router(name="content")
 IMAGE = F.photo | F.document
+CLIP = F.animation | F.video | F.video_note | F.document.mime_type.func(is_clip_file)
 
 
 async def receive(message: Message, files: TelegramFiles, tx: Texts) -> tuple[str, ContentInfo] | None:
@@ -25,6 +26,21 @@ async def receive(message: Message, files: TelegramFiles, tx: Texts) -> tuple[st
     except Refusal as r:
         await message.answer(str(r))
         return None
+
+
+@router.message(CLIP)
+async def clip(message: Message, files: TelegramFiles, store: AsyncStore, styles: StylesClient, tx: Texts) -> None:
+    """A GIF, a video or a video note: checked now, then painted with the style the person picks."""
+    try:
+        file_id, info = await checked_clip(files, message, tx)
+    except Refusal as r:
+        await message.answer(str(r))
+        return
+    chat = await store.chat(message.chat.id)
+    chat.content_file_id, chat.content, chat.awaiting = file_id, info, None
+    await store.save_chat(chat)
+    await message.answer(tx.CHOOSE_STYLE_CLIP, reply_markup=style_keyboard(
+        await styles.catalogue(), content_tag(file_id), tx, saved=await store.saved_styles(chat.chat_id)))
 
 
 @router.message(Command("style"), IMAGE)

@@ -59,6 +59,42 @@ def photo_options(chat: ChatState, kind: str, options: dict) -> dict:
     return added
 
 
+async def launch_clip(chat: ChatState, kind: str, store: AsyncStore, runner: JobRunner, tx: Texts,
+                      preset: str | None, saved: SavedStyle | None) -> str | None:
+    """A clip's job (kind "video"): one preset, a saved style, or the own style image with the quick network
+    (never Gatys: minutes a frame); the clip goes back the way it came (an animation, a video, a video note)."""
+    s, info = chat.settings, chat.content
+    if kind == "all":
+        return tx.CLIP_ONE_STYLE
+    if kind == "nst" and chat.style_file_id is None:
+        return tx.NO_STYLE_IMAGE
+    if kind == "nst" and s.own_style == "full":
+        return tx.REQUEST_REFUSALS["no_nst_for_video"]
+    options: dict = {"strength": s.preset_strength / 100 if kind == "preset" else min(s.strength, 1.0),
+                     "keep_colors": s.keep_colors, "lang": tx.lang, "clip": info.clip,
+                     "photo_size": [info.width, info.height], "frames": info.frames}
+    if kind == "saved":
+        options.update(style_vector=saved.vector, style_name=saved.name)
+    return await _created(store, runner, chat, "video", preset, chat.style_file_id if kind == "nst" else None,
+                          options, tx)
+
+
+async def _created(store: AsyncStore, runner: JobRunner, chat: ChatState, kind: str, preset: str | None,
+                   style_file_id: str | None, options: dict, tx: Texts) -> str | None:
+    """Record the job and start it; ONE_JOB when the chat has one already, JobNotRecorded when the store did
+    not take it."""
+    asked = time.time()
+    try:
+        job = await store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
+                                     style_file_id=style_file_id, options=options)
+    except StoreUnavailable as e:
+        raise JobNotRecorded(e, chat.chat_id, asked, time.time()) from None
+    if job is None:
+        return tx.ONE_JOB
+    await runner.start(job)   # when the store does not answer here, adopt_orphans starts the job a lease later
+    return None
+
+
 async def launch(chat: ChatState, kind: str, store: AsyncStore, runner: JobRunner, styles: StylesClient, tx: Texts,
                  preset: str | None = None, seed: int | None = None, group: str = "main",
                  saved: SavedStyle | None = None) -> str | None:
@@ -67,6 +103,8 @@ async def launch(chat: ChatState, kind: str, store: AsyncStore, runner: JobRunne
     vector (it may be renamed or deleted meanwhile)."""
     if chat.content_file_id is None:
         return tx.ASK_PHOTO
+    if chat.content.is_clip:
+        return await launch_clip(chat, kind, store, runner, tx, preset, saved)
     s = chat.settings
     options: dict = {**s.preset_options(), "send_file": s.send_file, "lang": tx.lang}
     if kind == "all":
@@ -87,13 +125,5 @@ async def launch(chat: ChatState, kind: str, store: AsyncStore, runner: JobRunne
         if s.own_style == "both" and "size" in runner.nst_caps:  # the quick version as big as the full one
             options["fast"]["size"] = min(options["fast"]["size"], runner.nst_caps["size"])
     options.update(photo_options(chat, kind, options))
-    asked = time.time()
-    try:
-        job = await store.create_job(chat.chat_id, kind, chat.content_file_id, preset=preset,
-                                     style_file_id=chat.style_file_id if kind == "nst" else None, options=options)
-    except StoreUnavailable as e:
-        raise JobNotRecorded(e, chat.chat_id, asked, time.time()) from None
-    if job is None:
-        return tx.ONE_JOB
-    await runner.start(job)   # when the store does not answer here, adopt_orphans starts the job a lease later
-    return None
+    return await _created(store, runner, chat, kind, preset, chat.style_file_id if kind == "nst" else None,
+                          options, tx)

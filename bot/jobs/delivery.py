@@ -94,6 +94,24 @@ class Delivery:
 
         return [photo, full_size_file]
 
+    def clip_step(self, job: Job, result: dict, caption: str) -> Step:
+        """The painted clip, sent the way it came: an animation (a GIF), a video, or a round video note (which
+        takes no caption)."""
+        how = job.options.get("clip", "video")
+        video = BufferedInputFile(result["video"], f"stylebot-{job.preset or 'own'}.mp4")
+        size = {"width": result["width"], "height": result["height"],
+                "duration": max(1, round(result["frames"] / result["fps"]))}
+
+        async def send() -> None:
+            if how == "video_note":
+                await self.bot.send_video_note(job.chat_id, video, duration=size["duration"],
+                                               length=min(result["width"], result["height"]))
+            elif how == "animation":
+                await self.bot.send_animation(job.chat_id, video, caption=caption, **size)
+            else:
+                await self.bot.send_video(job.chat_id, video, caption=caption, supports_streaming=True, **size)
+        return send
+
     async def _send_file(self, job: Job, image: bytes, caption: str, markup=None) -> None:
         fitted = await asyncio.to_thread(fit_document, image)
         await self.bot.send_document(job.chat_id,

@@ -9,7 +9,7 @@ from bot.state import Job
 from bot.styles_client import StylesError
 from bot.telegram_fit import Fitted
 from models.error_codes import IMAGE_CODES, ErrorCode
-from models.limits import FULL
+from models.limits import FULL, VIDEO_SIDE
 
 
 def finishing(job: Job) -> tuple[float, bool]:
@@ -42,6 +42,9 @@ def painted_megapixels(job: Job) -> float:
     if job.kind == "nst":  # own style: the optimiser's size, or the quick painter's when it is the result
         size = job.options.get("fast" if job.options.get("own_style") == "quick" else "nst", {}).get("size")
     scale = 1.0 if size == FULL or not isinstance(size, int) else min(1.0, size / max(w, h))
+    if job.kind == "video":   # every frame, at the size clips are painted at
+        scale = min(1.0, VIDEO_SIDE / max(w, h))
+        return w * h * scale * scale * max(1, int(job.options.get("frames", 1))) / 1e6
     return w * h * scale * scale / 1e6
 
 

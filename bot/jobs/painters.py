@@ -30,8 +30,8 @@ class Painters:
         self.progress, self.delivery = progress, delivery
 
     def for_job(self, job: Job) -> Painter:
-        if job.kind in ("preset", "all", "saved"):
-            return {"preset": self.preset, "all": self.all_presets, "saved": self.saved}[job.kind]
+        if job.kind in ("preset", "all", "saved", "video"):
+            return {"preset": self.preset, "all": self.all_presets, "saved": self.saved, "video": self.clip}[job.kind]
         return self.quick_only if job.options.get("own_style") == "quick" else self.nst
 
     async def preset(self, job: Job, content: bytes) -> None:
@@ -63,6 +63,26 @@ class Painters:
             image = await self.styles.fast_vector(content, job.options["style_vector"], options, result_format(job))
         caption = language(job).CAPTION_SAVED.format(name=escape(job.options["style_name"]))
         await self.delivery.deliver(job, self.delivery.result_steps(job, image, caption))
+
+    async def clip(self, job: Job, content: bytes) -> None:
+        """A clip: a preset's, a saved style's or the own style image's (quick network), frames done on the
+        progress message, sent back the way it came."""
+        options = {k: job.options[k] for k in ("strength", "keep_colors")}
+        if "style_vector" in job.options:
+            options["style_vector"] = job.options["style_vector"]
+        style = await self.files.get(job.style_file_id) if job.style_file_id else None
+        await quiet(self.bot.send_chat_action(job.chat_id, "upload_video"))
+        result = await self.progress.follow_frames(job, self.styles.video(content, job.preset, style, options))
+        if result is None:
+            raise RuntimeError("the clip ended without a result")
+        tx = language(job)
+        if job.preset:
+            caption = tx.captions(await self.styles.catalogue()).get(job.preset, job.preset)
+        elif "style_name" in job.options:
+            caption = tx.CAPTION_SAVED.format(name=escape(job.options["style_name"]))
+        else:
+            caption = tx.CAPTION_CLIP_OWN
+        await self.delivery.deliver(job, [self.delivery.clip_step(job, result, caption), self._remove_progress(job)])
 
     async def _painted(self, job: Job, events) -> bytes:
         """A full-size painting's result, its parts done shown on the job's progress message."""

@@ -98,6 +98,25 @@ class Progress:
                 edit.cancel()
             self.photo_progress.discard(job.id)
 
+    async def follow_frames(self, job: Job, events: AsyncIterator[dict]) -> dict | None:
+        """A clip's frames done on the job's progress message (opened first); the result event, or None when the
+        stream ended without one."""
+        await self.open(job, language(job).CLIP_STARTED)
+        last_edit, edit = time.monotonic(), None
+        try:
+            async for event in events:
+                if event.get("type") == "result":
+                    return event
+                if (edit is not None and not edit.done()) or time.monotonic() - last_edit < self.interval:
+                    continue
+                last_edit = time.monotonic()
+                text = language(job).clip_progress(int(event["done"]), int(event["total"]))
+                edit = asyncio.create_task(quiet(self.edit(job.chat_id, job.progress_message_id, text, photo=False)))
+            return None
+        finally:
+            if edit is not None and not edit.done():
+                edit.cancel()
+
     async def follow_tiles(self, job: Job, events: AsyncIterator[dict]) -> bytes | None:
         """A full-size painting's parts done on the job's progress message (sent at the first part of a painting
         of several); the result's image, or None when the stream ended without one."""

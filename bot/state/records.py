@@ -73,10 +73,16 @@ class Settings:
 @dataclass
 class ContentInfo:
     """What the chat's photo is: sent as a file (uncompressed: painted and sent back at its own size) or as a
-    compressed photo, and its size as the person sees it."""
+    compressed photo, and its size as the person sees it; or a clip, and how it came."""
     as_file: bool = False
     width: int = 0
     height: int = 0
+    clip: str = ""          # a clip: how it came ("animation", "video", "video_note") and so how it goes back
+    frames: int = 0         # a clip's frames
+
+    @property
+    def is_clip(self) -> bool:
+        return bool(self.clip)
 
     @property
     def megapixels(self) -> float:
@@ -90,7 +96,8 @@ class ContentInfo:
         """A stored record; an unreadable or missing one (a chat from before it was kept) is an unknown photo."""
         try:
             data = json.loads(raw or "{}")
-            return cls(bool(data.get("as_file", False)), int(data.get("width", 0)), int(data.get("height", 0)))
+            return cls(bool(data.get("as_file", False)), int(data.get("width", 0)), int(data.get("height", 0)),
+                       str(data.get("clip", "")), int(data.get("frames", 0)))
         except (ValueError, TypeError, AttributeError):
             return cls()
 
