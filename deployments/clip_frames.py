@@ -10,12 +10,13 @@ from torch import nn
 
 from models.video.steady import ExportedStats, Paint, SteadyPainter
 
+GPU_SUB_BATCH = 8   # a GPU runs a whole chunk at once
 
 class ClipFrames:
     """One replica's clip painter for one network (`net`: the module holding its norm layers)."""
 
-    def __init__(self, net: nn.Module):
-        self.steady = SteadyPainter(net)
+    def __init__(self, net: nn.Module, device: str = "cpu"):
+        self.steady = SteadyPainter(net, sub_batch=1 if device == "cpu" else GPU_SUB_BATCH)
         self.frames = self.clips = 0   # frames painted, clips whose statistics were recorded here
         self.painting = 0              # frames being painted now
 

@@ -34,7 +34,7 @@ class FastStyle:
             raise ValueError(f"the style predictor makes {vector.numel()} numbers, not {VECTOR_LENGTH}")
         self.batch_sizes: list[int] = []
         self.full_size = FullSize(self.model.transformer.net)
-        self.clip_frames = ClipFrames(self.model.transformer.net)
+        self.clip_frames = ClipFrames(self.model.transformer.net, self.device)
 
     def reconfigure(self, config: dict) -> None:
         self.paint_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))

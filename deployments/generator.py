@@ -37,7 +37,7 @@ class Generator:
         self.batch_sizes: list[int] = []
         self.painting = 0   # images being painted now (stats: a caller can see a batch in progress)
         self.full_size = FullSize(self.runner.net)
-        self.clip_frames = ClipFrames(self.runner.net)
+        self.clip_frames = ClipFrames(self.runner.net, self.device)
 
     def reconfigure(self, config: dict) -> None:
         self.stylize_batch.set_max_batch_size(int(config.get("max_batch_size", 8)))

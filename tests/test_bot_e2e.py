@@ -420,9 +420,23 @@ def test_settings_choose_the_quick_version_only_or_the_full_painting_only(chat, 
     wait_statuses(state_db, chat.id, ["done", "done"])
 
 
-def test_without_the_quick_model_own_style_works_as_before(chat, state_db, state):
-    assert nst_free()
-    deploy_styles_app(fast=False)
+def deploy_styles_without_the_quick_model(tmp_path) -> str:
+    """A second, small styles app beside the main one: the optimiser and no quick model (and no preset: its
+    catalogue's one preset has no weights here), so the main app need not be redeployed twice. Its name."""
+    from serve_app.builder import build_styles_app
+
+    catalogue = tmp_path / "only_monet.yaml"
+    catalogue.write_text("presets:\n  - name: monet\n    label: Monet\n    weights:\n"
+                         "      - {weights: monet, adapter: upstream, origin: official CycleGAN}\n")
+    serve.run(build_styles_app({"catalogue": str(catalogue), "fast": False, "accelerator": "auto",
+                                "nst_options": {"max_ongoing_requests": 1, "max_queued_requests": 1}}),
+              name="styles-plain", route_prefix="/plain")
+    return "styles-plain"
+
+
+def test_without_the_quick_model_own_style_works_as_before(chat, fake, state_db, state, tmp_path):
+    app = deploy_styles_without_the_quick_model(tmp_path)
+    serve.run(build_bot_app({"styles_app": app, "env": bot_env(fake, state_db)}), name="bot", route_prefix="/telegram")
     try:
         state.save_style(chat.id, "My style 1", [0.1] * 100)
         set_own_style(chat, "quick", texts.OWN_STYLE_MODE_NAMES["quick"])
@@ -433,7 +447,8 @@ def test_without_the_quick_model_own_style_works_as_before(chat, state_db, state
         wait_statuses(state_db, chat.id, ["done"])
         assert chat.answer(chat.tap(chat.button(texts.MY_STYLES))) == texts.MY_STYLES_UNAVAILABLE
     finally:
-        deploy_styles_app()
+        deploy_bot(fake, state_db)
+        serve.delete(app)
 
 
 def test_a_russian_speaker_is_answered_in_russian_and_can_switch_with_language(bot, fake, data_dir, state_db):
@@ -929,21 +944,26 @@ def send_clip(chat, kind: str, data: bytes, duration: int | None = None) -> None
 
 
 @pytest.mark.parametrize("kind, sound, square", [("animation", False, False), ("video", True, False),
-                                                 ("video_note", True, True)])
+                                                 ("video_note", True, True), ("gif file", False, False)])
 def test_a_clip_comes_back_painted_the_way_it_came(chat, state_db, kind, sound, square):
+    """A GIF (Telegram sends it as MP4), a video with sound, a round video note, and a GIF with a palette and
+    transparency sent as a file (it goes back as an animation)."""
     from models.video.clip import probe
-    from tests.video_clips import mp4, scene
+    from tests.video_clips import gif, mp4, scene
 
     frames = scene(width=96 if square else 128, height=96, frames=14, pan=1)
-    source = mp4(frames, fps=10, audio_seconds=1.3 if sound else 0)
-    send_clip(chat, kind, source)
+    if kind == "gif file":
+        chat.send_document(gif(frames), "image/gif", "loop.gif")
+        kind = "animation"
+    else:
+        send_clip(chat, kind, mp4(frames, fps=10, audio_seconds=1.3 if sound else 0))
     chat.wait_text(texts.CHOOSE_STYLE_CLIP)
     chat.tap(chat.button("Van Gogh"))
     method, field = CLIP_METHODS[kind]
     call = chat.fake.wait_for(lambda: [c for c in chat.fake.sent(method, chat.id) if c.status == 200], 120,
                               f"the painted {kind}")[0]
     painted = probe(chat.fake.upload(call, field))
-    assert (painted.frames, painted.fps, painted.has_audio) == (14, 10, sound)
+    assert (painted.frames, painted.fps, painted.has_audio) == (14, 10, sound)   # the GIF: 100 ms a frame
     assert (painted.width, painted.height) == ((96, 96) if square else (128, 96))
     wait_statuses(state_db, chat.id, ["done"])
     assert chat.photos() == [] and not chat.fake.sent("deleteMessage", chat.id) == []   # progress message gone

@@ -63,7 +63,7 @@ async def image(message: Message, files: TelegramFiles, store: AsyncStore, runne
         return
     file_id, info = received
     chat = await store.chat(message.chat.id)
-    if chat.awaiting == "style":
+    if chat.awaiting == "style":   # an animated GIF here is a style image: its first frame
         chat.style_file_id, chat.awaiting = file_id, None
         await store.save_chat(chat)
         refusal = await launch(chat, "nst", store, runner, styles, tx)
@@ -72,5 +72,5 @@ async def image(message: Message, files: TelegramFiles, store: AsyncStore, runne
         return
     chat.content_file_id, chat.content, chat.awaiting = file_id, info, None   # a photo ends a rename the person left
     await store.save_chat(chat)
-    await message.answer(tx.CHOOSE_STYLE, reply_markup=style_keyboard(
+    await message.answer(tx.CHOOSE_STYLE_CLIP if info.is_clip else tx.CHOOSE_STYLE, reply_markup=style_keyboard(
         await styles.catalogue(), content_tag(file_id), tx, saved=await store.saved_styles(chat.chat_id)))

@@ -1,10 +1,12 @@
 """Holding still what is still: each painted frame is blended with the one before it where the source frame
-hardly changed, so that the network's amplified sensor noise does not shimmer across a wall or a sky, while
-anything that moves is painted afresh (no trails).
+hardly changed, so that the network's amplified sensor and codec noise does not shimmer across a wall or a sky,
+while anything that moves is painted afresh (no trails).
 
 A recursive filter with a per-pixel weight: `out = w * painted + (1 - w) * previous_out`, w = 1 - HOLD where the
-source is still, rising to 1 as the source change reaches MOVING grey levels. The weight map is blurred a little
-so that the edge of a moving thing does not leave a hard seam.
+source is still, rising to 1 as the source change (averaged over a window: a codec's scattered one-block jumps
+are not motion) reaches MOVING grey levels, and 1 within REACH px of anything moving (the network's view spans its
+neighbours, so they change too). The motion map is worked out at a quarter of the frame's size and smoothed:
+cheap at 720p, and no hard seam at the edge of a moving thing.
 """
 from __future__ import annotations
 
@@ -13,10 +15,14 @@ import torch
 import torch.nn.functional as F
 
 HOLD = 0.7        # how much of the previous painted frame a perfectly still pixel keeps
-STILL = 2.0       # grey levels of source change below which a pixel is still (sensor and codec noise)
+STILL = 2.0       # grey levels of source change (window mean) below which a pixel is still
 MOVING = 8.0      # grey levels of source change from which a pixel is painted afresh
-REACH = 25        # px: a pixel this near a moving one is repainted too (the network's view spans its neighbours)
-BLUR = 9          # px: the weight map's smoothing window
+REACH = 24        # px: a pixel this near a moving one is repainted too
+SCALE = 4         # the motion map's pixels are SCALE x SCALE frame pixels
+
+
+def _odd(n: int) -> int:
+    return max(1, n // 2 * 2 + 1)
 
 
 class TemporalBlend:
@@ -30,13 +36,16 @@ class TemporalBlend:
         self.previous_out: torch.Tensor | None = None
 
     def _fresh_weight(self, source: torch.Tensor) -> torch.Tensor:
-        """Per pixel, how much of the new painting to take: 1 - hold where still, 1 where moving."""
-        change = (source - self.previous_source).abs().mean(dim=0, keepdim=True)[None]
-        # averaged over a window: the codec's scattered one-block jumps are not motion, a moving thing is
-        change = F.avg_pool2d(change, BLUR, stride=1, padding=BLUR // 2, count_include_pad=False)
+        """(1, H, W): how much of the new painting to take, 1 - hold where still, 1 where moving."""
+        h, w = source.shape[-2:]
+        change = (source - self.previous_source).abs().mean(dim=0)[None, None]
+        change = F.avg_pool2d(change, SCALE, stride=SCALE, ceil_mode=True)                  # window means
+        change = F.avg_pool2d(change, 3, stride=1, padding=1, count_include_pad=False)
         moving = ((change - STILL) / (MOVING - STILL)).clamp(0, 1)
-        moving = F.max_pool2d(moving, REACH, stride=1, padding=REACH // 2)
-        moving = F.avg_pool2d(moving, BLUR, stride=1, padding=BLUR // 2, count_include_pad=False)[0]
+        reach = _odd(REACH * 2 // SCALE)
+        moving = F.max_pool2d(moving, reach, stride=1, padding=reach // 2)
+        moving = F.avg_pool2d(moving, 3, stride=1, padding=1, count_include_pad=False)
+        moving = F.interpolate(moving, size=(h, w), mode="bilinear", align_corners=False)[0]
         return 1 - self.hold * (1 - moving)
 
     def blend(self, source: np.ndarray, painted: np.ndarray) -> np.ndarray:
