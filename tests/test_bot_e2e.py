@@ -944,17 +944,23 @@ def send_clip(chat, kind: str, data: bytes, duration: int | None = None) -> None
 
 
 @pytest.mark.parametrize("kind, sound, square", [("animation", False, False), ("video", True, False),
-                                                 ("video_note", True, True), ("gif file", False, False)])
+                                                 ("video_note", True, True), ("gif file", False, False),
+                                                 ("phone video", False, False)])
 def test_a_clip_comes_back_painted_the_way_it_came(chat, state_db, kind, sound, square):
-    """A GIF (Telegram sends it as MP4), a video with sound, a round video note, and a GIF with a palette and
-    transparency sent as a file (it goes back as an animation)."""
+    """A GIF (Telegram sends it as MP4), a video with sound, a round video note, a GIF with a palette and
+    transparency sent as a file (it goes back as an animation), and a phone's video stored on its side (it
+    goes back upright: 96x128)."""
     from models.video.clip import probe
-    from tests.video_clips import gif, mp4, scene
+    from tests.video_clips import gif, mp4, rotated, scene
 
     frames = scene(width=96 if square else 128, height=96, frames=14, pan=1)
+    shape = (96, 96) if square else (128, 96)
     if kind == "gif file":
         chat.send_document(gif(frames), "image/gif", "loop.gif")
         kind = "animation"
+    elif kind == "phone video":
+        send_clip(chat, "video", rotated(mp4(frames, fps=10)))
+        kind, shape = "video", (96, 128)
     else:
         send_clip(chat, kind, mp4(frames, fps=10, audio_seconds=1.3 if sound else 0))
     chat.wait_text(texts.CHOOSE_STYLE_CLIP)
@@ -964,7 +970,7 @@ def test_a_clip_comes_back_painted_the_way_it_came(chat, state_db, kind, sound, 
                               f"the painted {kind}")[0]
     painted = probe(chat.fake.upload(call, field))
     assert (painted.frames, painted.fps, painted.has_audio) == (14, 10, sound)   # the GIF: 100 ms a frame
-    assert (painted.width, painted.height) == ((96, 96) if square else (128, 96))
+    assert (painted.width, painted.height, painted.rotation) == (*shape, 0)
     wait_statuses(state_db, chat.id, ["done"])
     assert chat.photos() == [] and not chat.fake.sent("deleteMessage", chat.id) == []   # progress message gone
 
@@ -983,28 +989,39 @@ def test_a_clip_that_cannot_be_painted_is_refused_before_any_work(chat, state_db
     chat.fake.wait_for(lambda: any(t in (texts.REQUEST_REFUSALS["not_a_video"],
                                          texts.REQUEST_REFUSALS["unreadable_video"]) for t in chat.texts()),
                        30, "the broken clip's refusal")
+    empty = chat.fake.host_file(b"")
+    assert chat.post(chat.updates.clip("video", empty, 0, 160, 120, 1)).status_code == 200
+    chat.wait_text(texts.REQUEST_REFUSALS["empty_video"])
     send_clip(chat, "animation", mp4(scene(frames=6)))
     chat.wait_text(texts.CHOOSE_STYLE_CLIP)
     assert chat.answer(chat.tap(chat.button(texts.ALL_STYLES))) == texts.CLIP_ONE_STYLE
+    own = chat.button(texts.OWN_STYLE)
+    set_own_style(chat, "full", texts.OWN_STYLE_MODE_NAMES["full"])    # Gatys only: not for a clip, and it says so
+    chat.tap(own)
+    chat.wait_text(texts.ASK_STYLE_IMAGE)
+    chat.send_photo("starry_night.jpg")
+    chat.wait_text(texts.REQUEST_REFUSALS["no_nst_for_video"])
     assert job_statuses(state_db, chat.id) == []
 
 
 def test_cancel_mid_clip_stops_the_painting_and_sends_nothing(chat, state_db, styles_app):
     from tests.video_clips import mp4, scene
 
-    frames = 240
-    vintage = serve.get_deployment_handle("Generator_vintage", "styles")
-    before = vintage.stats.remote().result()["clips"]["frames"]
-    send_clip(chat, "video", mp4(scene(width=320, height=240, frames=frames, pan=1), fps=24))
+    frames = 360
+    painter = serve.get_deployment_handle("Generator_vangogh", "styles")
+    before = painter.stats.remote().result()["clips"]
+    send_clip(chat, "video", mp4(scene(width=320, height=240, frames=frames, pan=0.5), fps=24))
     chat.wait_text(texts.CHOOSE_STYLE_CLIP)
-    chat.tap(chat.button("Vintage photo"))
-    chat.wait_text(texts.CLIP_STARTED)
+    chat.tap(chat.button("Van Gogh"))
+    chat.fake.wait_for(lambda: any(f"of {frames} frames" in (c.params.get("text") or "")
+                                   for c in chat.fake.sent("editMessageText", chat.id)), 120, "frames done")
     chat.say("/cancel")
     chat.wait_text(texts.CANCELLED)
     wait_statuses(state_db, chat.id, ["cancelled"])
     deadline = time.monotonic() + 30
-    while (clips := vintage.stats.remote().result()["clips"])["painting"]:
+    while (clips := painter.stats.remote().result()["clips"])["painting"]:
         assert time.monotonic() < deadline, "the cancelled clip kept the generator painting"
         time.sleep(0.2)
-    assert clips["frames"] - before < frames, "the whole clip was painted after all"
+    assert clips["frames"] - before["frames"] < frames, "the whole clip was painted after all"
+    assert clips["stopped"] > before["stopped"], "the chunk in flight was painted to its end"
     assert chat.fake.sent("sendVideo", chat.id) == []

@@ -112,6 +112,24 @@ def test_statistics_cross_replicas_by_layer_name(clip_frames, painter, store):
         steady.paint(paint, clip_frames[:1], {"no.such.layer": stats[next(iter(stats))]})
 
 
+def test_a_painting_asked_to_stop_stops_before_the_next_frame(clip_frames, painter):
+    from models.video.steady import ClipStopped
+
+    paint, steady = painter
+    stats = steady.record(paint, clip_frames[:4])
+    asked = []
+
+    def stopped() -> bool:
+        asked.append(1)
+        return len(asked) > 2       # two frames painted, then the caller has gone
+
+    for work, arg in ((steady.paint, stats), (steady.paint_alone, None)):
+        asked.clear()
+        with pytest.raises(ClipStopped):
+            work(paint, clip_frames[:8], arg, 1.0, False, stopped)
+        assert len(asked) == 3
+
+
 def test_a_clip_job_paints_every_frame_keeps_the_sound_and_reports_progress(clip_frames, painter):
     paint, steady = painter
     data = mp4(clip_frames + clip_frames[:8], audio_seconds=1.5)

@@ -86,6 +86,10 @@ def import_stats(exported: ExportedStats, net: nn.Module) -> NormStats:
     return stats
 
 
+class ClipStopped(Exception):
+    """The caller asked the painting to stop (a cancelled clip): raised between frames."""
+
+
 class SteadyPainter:
     """One network's clip painter: `record` the clip's statistics from its key frames, then `paint` its frames
     in batches with them (in any replica holding the same network)."""
@@ -105,21 +109,32 @@ class SteadyPainter:
 
     @torch.inference_mode()
     def paint(self, paint: Paint, frames: list[np.ndarray], exported: ExportedStats,
-              strength: float = 1.0, keep_colors: bool = False) -> list[np.ndarray]:
-        """Same-size (H, W, 3) uint8 frames painted as one batch under the clip's statistics, finished as a
-        photo is (strength, kept colours) and returned as uint8 frames."""
+              strength: float = 1.0, keep_colors: bool = False,
+              stopped: Callable[[], bool] = lambda: False) -> list[np.ndarray]:
+        """Same-size (H, W, 3) uint8 frames painted under the clip's statistics, `sub_batch` at a time, finished
+        as a photo is (strength, kept colours) and returned as uint8 frames. `stopped` is asked before each
+        sub-batch: True ends the painting there (ClipStopped)."""
         photos = as_batch(frames)
+        painted = []
         with import_stats(exported, self.net).frozen():
-            painted = torch.cat([paint(photos[i:i + self.sub_batch]) for i in range(0, len(photos), self.sub_batch)])
-        return _finished(photos, painted, strength, keep_colors)
+            for i in range(0, len(photos), self.sub_batch):
+                if stopped():
+                    raise ClipStopped()
+                painted.append(paint(photos[i:i + self.sub_batch]))
+        return _finished(photos, torch.cat(painted), strength, keep_colors)
 
     @torch.inference_mode()
     def paint_alone(self, paint: Paint, frames: list[np.ndarray], _unused: None = None,
-                    strength: float = 1.0, keep_colors: bool = False) -> list[np.ndarray]:
+                    strength: float = 1.0, keep_colors: bool = False,
+                    stopped: Callable[[], bool] = lambda: False) -> list[np.ndarray]:
         """Each frame normalised by its own statistics, as a photo is: the flicker steady painting removes."""
         photos = as_batch(frames)
-        painted = torch.cat([paint(photo[None]) for photo in photos])
-        return _finished(photos, painted, strength, keep_colors)
+        painted = []
+        for photo in photos:
+            if stopped():
+                raise ClipStopped()
+            painted.append(paint(photo[None]))
+        return _finished(photos, torch.cat(painted), strength, keep_colors)
 
 
 def _finished(photos: torch.Tensor, painted: torch.Tensor, strength: float, keep_colors: bool) -> list[np.ndarray]:
