@@ -101,5 +101,6 @@ class FastStyle:
                 for x, y, fmt, k in zip(photos, painted, fmts, keep_colors)]
 
     def stats(self) -> dict:
-        return {"device": self.device, "batch_sizes": list(self.batch_sizes), "full_size": self.full_size.stats(),
+        return {"replica": serve.get_replica_context().replica_id.unique_id, "device": self.device,
+                "batch_sizes": list(self.batch_sizes), "full_size": self.full_size.stats(),
                 "clips": self.clip_frames.stats()}

@@ -99,6 +99,6 @@ class Generator:
                 for x, y, fmt, s, k in zip(tensors, outputs, fmts, strengths, keep_colors)]
 
     def stats(self) -> dict:
-        return {"preset": self.preset, "device": self.device, "caption": self.caption,
-                "recent_batch_sizes": self.batch_sizes, "painting": self.painting, "full_size": self.full_size.stats(),
+        return {"replica": serve.get_replica_context().replica_id.unique_id, "preset": self.preset,
+                "device": self.device, "caption": self.caption, "recent_batch_sizes": self.batch_sizes, "painting": self.painting, "full_size": self.full_size.stats(),
                 "clips": self.clip_frames.stats()}

@@ -19,8 +19,9 @@ from deployments.http_errors import ServiceError
 from deployments.requests import Options, field_schemas
 from models.error_codes import ErrorCode
 
-ROUTES = ("GET /v1/styles, POST /v1/stylize/{preset}, POST /v1/nst, POST /v1/fast, POST /v1/fast/vector, "
-          "POST /v1/video/{preset}, POST /v1/fast/video, GET /healthz (docs: GET /docs)")
+ROUTES = ("GET /v1/styles, GET /v1/styles/{preset}/thumbnail, POST /v1/stylize/{preset}, POST /v1/nst, "
+          "POST /v1/fast, POST /v1/fast/vector, POST /v1/video/{preset}, POST /v1/fast/video, GET /healthz "
+          "(docs: GET /docs; the studio page: GET /)")
 
 
 class Health(BaseModel):

@@ -16,8 +16,8 @@ from starlette.responses import Response, StreamingResponse
 from deployments.http_api import ERRORS, Health, Styles, StyleVector, api, form_body, query_parameters
 from deployments.http_errors import ServiceError
 from deployments.http_forms import MEDIA, read_body, read_form, wanted_format
-from deployments.requests import (FastParams, NoQuery, NSTParams, NSTQuery, PresetParams, StreamQuery, VectorParams,
-                                  VideoParams, validated)
+from deployments.requests import (MAX_PREVIEWS, FastParams, NoQuery, NSTParams, NSTQuery, PresetParams, StreamQuery,
+                                  VectorParams, VideoParams, validated)
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 IMAGE_OUT = {200: {"description": "The painting: JPEG, or PNG when `Accept` asks for it only.",
@@ -74,7 +74,8 @@ class StylesRoutes:
         files, options = await read_form(request, self.limits.max_bytes, ("content", "style"))
         fmt = wanted_format(request)
         streaming = "application/x-ndjson" in request.headers.get("accept", "") or bool(query.stream)
-        events = self.nst(files["content"], files["style"], options, fmt)  # the handle method, called in-process
+        previews = {"every_s": query.previews, "max": MAX_PREVIEWS} if query.previews and streaming else None
+        events = self.nst(files["content"], files["style"], options, fmt, previews)  # the handle method, in-process
         first = await anext(events)  # surfaces bad input and overload as 4xx/503 before streaming starts
         if streaming:
             return StreamingResponse(ndjson(first, events), media_type="application/x-ndjson")
@@ -126,10 +127,11 @@ class StylesRoutes:
 
 
 async def ndjson(first: dict, events: AsyncIterator[dict]) -> AsyncIterator[bytes]:
-    """NST events as NDJSON lines, the result's image in base64; an error after the first line is the last line."""
+    """NST events as NDJSON lines, a result's or preview's image in base64; an error after the first line is the
+    last line."""
     event = first
     while True:
-        if event["type"] == "result":
+        if event["type"] in ("result", "preview"):
             event = {**event, **{k: base64.b64encode(event[k]).decode() for k in ("image", "video") if k in event}}
         yield (json.dumps(event) + "\n").encode()
         try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 import math
 from contextlib import aclosing
@@ -15,7 +14,6 @@ from collections.abc import AsyncIterator, Mapping
 import numpy as np
 from ray import serve
 from ray.serve.handle import DeploymentHandle
-from PIL import Image
 
 from deployments.calls import one_pass, relayed, result_of
 from deployments.full_size_calls import FullSizeCalls
@@ -23,19 +21,17 @@ from deployments.video_calls import VideoCalls
 from deployments.http_api import api
 from deployments.http_errors import BadInput, ServiceError, UnknownStyle, busy, from_image_error
 from deployments.http_routes import StylesRoutes
+from deployments.studio_routes import StudioRoutes
 from deployments.metrics import Measured
 from deployments.requests import FastParams, NSTParams, PresetParams, is_full, validated
 from deployments.style_vector import one_style
-from models import paths
-from models.contact_sheet import contact_sheet
 from models.error_codes import ErrorCode
-from models.images import ImageError, ImageLimits, decode_image, encode_image, shrink
+from models.images import ImageError, ImageLimits, decode_image, shrink
 from models.limits import FULL, MAX_SIDE
 from models.nst.options import MIN_SIDE
 from models.tensors import fit_long_side, to_array
 
 logger = logging.getLogger("ray.serve")
-SHEET_TILE = 128  # px, each style's picture on the styles contact sheet
 FAST_STYLE_SIDE = 512  # px: a style image is shrunk to this before the ingress sends it (the model sees 256)
 
 
@@ -61,7 +57,7 @@ def check_shape(img, long_side: int) -> None:
 
 @serve.deployment
 @serve.ingress(api)
-class StylesIngress(StylesRoutes, FullSizeCalls, VideoCalls):
+class StylesIngress(StylesRoutes, StudioRoutes, FullSizeCalls, VideoCalls):
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
                  preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000,
                  preset_styles: dict[str, int] | None = None, fast: DeploymentHandle | None = None):
@@ -74,7 +70,9 @@ class StylesIngress(StylesRoutes, FullSizeCalls, VideoCalls):
         self.preset_styles = preset_styles or {}
         self.styles = styles
         self.group_of = {s["name"]: s.get("group", "main") for s in styles}
-        self._sheet: bytes | None = None
+        self._sheet: bytes | None = None                       # deployments/studio_routes.py's
+        self._thumbnails: dict[str, asyncio.Future] = {}
+        self._sample: np.ndarray | None = None
         self.limits = ImageLimits(max_side=max(preset_max_side, nst_max_side))
         self.preset_max_side, self.nst_max_side, self.nst_max_steps = preset_max_side, nst_max_side, nst_max_steps
 
@@ -123,18 +121,6 @@ class StylesIngress(StylesRoutes, FullSizeCalls, VideoCalls):
         return await one_pass(
             preset, f"preset {preset}", f"{preset} style",
             lambda: self.generators[preset].stylize.remote(img, fmt, *finishing, style=self.preset_styles.get(preset)))
-
-    async def styles_sheet(self) -> bytes:
-        """A JPEG contact sheet: every available preset on the sample photo, labelled; made once per replica."""
-        if self._sheet is None:
-            with open(paths.sample_photo_path(), "rb") as f:
-                sample = to_array(await self._decode(f.read(), SHEET_TILE))
-            names = list(self.generators)
-            painted = await asyncio.gather(*(self._paint(n, sample, "JPEG") for n in names))
-            labels = {s["name"]: s["label"] for s in self.styles}
-            items = [(labels.get(n, n), Image.open(io.BytesIO(p))) for n, p in zip(names, painted)]
-            self._sheet = await asyncio.to_thread(lambda: encode_image(contact_sheet(items, SHEET_TILE), "JPEG"))
-        return self._sheet
 
     async def stylize_all(self, image: bytes, fmt: str = "JPEG", size: int | None = None, strength: float = 1.0,
                           keep_colors: bool = False, group: str = "main") -> dict[str, bytes]:

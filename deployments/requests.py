@@ -69,10 +69,16 @@ class PresetParams(Options):
     keep_colors: Flag = Field(False, description="keep the photo's colours")
 
 
+MIN_PREVIEW_S, MAX_PREVIEW_S, MAX_PREVIEWS = 2, 60, 10   # POST /v1/nst?previews=N: the picture so far
+
+
 class NSTQuery(Options):
     """POST /v1/nst's query parameter (its options are form fields: NSTParams)."""
     stream: Flag | None = Field(None, description="true: stream NDJSON progress events (or send Accept: "
                                                   "application/x-ndjson)")
+    previews: Int | None = Field(None, ge=MIN_PREVIEW_S, le=MAX_PREVIEW_S,
+                                 description=f"streaming only: a preview event (the picture so far, base64 JPEG) "
+                                             f"every this many seconds, at most {MAX_PREVIEWS}")
 
 
 class NoQuery(Options):

@@ -1005,11 +1005,11 @@ def test_a_clip_that_cannot_be_painted_is_refused_before_any_work(chat, state_db
 
 
 def test_cancel_mid_clip_stops_the_painting_and_sends_nothing(chat, state_db, styles_app):
+    from tests.replica_stats import clip_totals
     from tests.video_clips import mp4, scene
 
     frames = 360
-    painter = serve.get_deployment_handle("Generator_vangogh", "styles")
-    before = painter.stats.remote().result()["clips"]
+    before = clip_totals("styles", "Generator_vangogh")
     send_clip(chat, "video", mp4(scene(width=320, height=240, frames=frames, pan=0.5), fps=24))
     chat.wait_text(texts.CHOOSE_STYLE_CLIP)
     chat.tap(chat.button("Van Gogh"))
@@ -1019,7 +1019,7 @@ def test_cancel_mid_clip_stops_the_painting_and_sends_nothing(chat, state_db, st
     chat.wait_text(texts.CANCELLED)
     wait_statuses(state_db, chat.id, ["cancelled"])
     deadline = time.monotonic() + 30
-    while (clips := painter.stats.remote().result()["clips"])["painting"]:
+    while (clips := clip_totals("styles", "Generator_vangogh"))["painting"]:
         assert time.monotonic() < deadline, "the cancelled clip kept the generator painting"
         time.sleep(0.2)
     assert clips["frames"] - before["frames"] < frames, "the whole clip was painted after all"

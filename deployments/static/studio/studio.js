@@ -1,0 +1,333 @@
+// stylebot studio: the styles API in a page. No build step, no network beyond this service; every URL is
+// relative, so the page works under any route prefix.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const MAX_RETRIES = 4;            // a 503 is retried after its Retry-After, this many times
+// The page's own query may set the own-style painting's size and effort (e.g. /?nst_size=256&nst_steps=150 for
+// a service on a slow CPU); the service checks them like any other option.
+const PAGE_QUERY = new URLSearchParams(location.search);
+const NST_OPTIONS = Object.fromEntries(["size", "steps"].filter((k) => PAGE_QUERY.get(`nst_${k}`))
+                                                       .map((k) => [k, PAGE_QUERY.get(`nst_${k}`)]));
+const studio = {
+  photo: null,                    // the chosen photo (a File)
+  style: null,                    // the preset picked: {name, label}
+  styleImage: null,               // the own-style painting (a File)
+  run: null,                      // the AbortController of the request in flight
+  result: null,                   // {blob, name, full: () => Promise<Blob> | null}
+  urls: {},                       // object URLs in use, by slot, revoked when replaced
+};
+
+// -- words on the page --------------------------------------------------------------------------------------
+function say(text) { $("status").textContent = text; }
+function showError(text) { const e = $("error"); e.textContent = text; e.hidden = !text; }
+
+function objectUrl(slot, blob) {
+  if (studio.urls[slot]) URL.revokeObjectURL(studio.urls[slot]);
+  studio.urls[slot] = URL.createObjectURL(blob);
+  return studio.urls[slot];
+}
+
+// -- talking to the service -----------------------------------------------------------------------------------
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(timer); reject(signal.reason); }, { once: true });
+  });
+}
+
+async function errorWords(response) {
+  try {
+    const body = await response.json();
+    if (body && body.message) return body.message;
+  } catch (e) { /* not JSON: fall through */ }
+  return `The service answered ${response.status}. Try again in a moment.`;
+}
+
+// fetch, backing off on 503 (the service is shedding load) as its Retry-After asks; other errors in words
+async function call(url, init = {}) {
+  for (let attempt = 0; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch (e) {
+      if (init.signal?.aborted) throw e;
+      throw new Error("The studio cannot reach the service. Check the connection and try again.");
+    }
+    if (response.status === 503 && attempt < MAX_RETRIES) {
+      const wait = Math.min(60, Number(response.headers.get("Retry-After")) || 2 ** (attempt + 1));
+      say(`The painters are busy: trying again in ${wait} s...`);
+      await sleep(wait * 1000, init.signal);
+      continue;
+    }
+    if (!response.ok) throw new Error(await errorWords(response));
+    return response;
+  }
+}
+
+// one request at a time: a newer tap replaces the one in flight
+function begin(text) {
+  studio.run?.abort();
+  studio.run = new AbortController();
+  showError("");
+  say(text);
+  return studio.run.signal;
+}
+
+function failed(e, signal) {
+  if (signal.aborted) return;     // replaced or cancelled: nothing to report
+  say("");
+  showError(e.message || String(e));
+}
+
+// -- the photo ------------------------------------------------------------------------------------------------
+function takePhoto(file) {
+  if (!file) return;
+  if (!file.type.startsWith("image/")) {
+    showError(`${file.name} is not a picture: choose a JPEG, PNG or WebP photo.`);
+    return;
+  }
+  studio.photo = file;
+  const url = objectUrl("photo", file);
+  const preview = $("photo-preview");
+  preview.src = url;
+  preview.alt = `Your photo: ${file.name}`;
+  preview.hidden = false;
+  $("drop-text").textContent = "Drop or choose another photo";
+  $("before").src = url;
+  showError("");
+  updateOwnButton();
+  if (studio.style) paintPreset();
+}
+
+function watchDrops() {
+  const drop = $("drop");
+  for (const type of ["dragenter", "dragover"]) {
+    drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add("over"); });
+  }
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    takePhoto(e.dataTransfer.files[0]);
+  });
+  $("photo-input").addEventListener("change", (e) => takePhoto(e.target.files[0]));
+}
+
+// -- the styles -----------------------------------------------------------------------------------------------
+function styleButton(style) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "style";
+  button.dataset.style = style.name;
+  button.setAttribute("aria-pressed", "false");
+  button.title = style.description || style.label;
+  const thumb = document.createElement("img");
+  thumb.alt = "";                 // the button's label names it
+  thumb.loading = "lazy";
+  thumb.src = `v1/styles/${encodeURIComponent(style.name)}/thumbnail`;
+  const label = document.createElement("span");
+  label.textContent = style.label;
+  button.append(thumb, label);
+  button.addEventListener("click", () => pickStyle(style));
+  return button;
+}
+
+async function loadStyles() {
+  const box = $("styles");
+  try {
+    const { styles } = await (await call("v1/styles")).json();
+    const available = styles.filter((s) => s.available);
+    box.replaceChildren(...available.map(styleButton));
+    if (!available.length) box.textContent = "No styles are available right now.";
+  } catch (e) {
+    box.textContent = "";
+    showError(`The styles could not be loaded: ${e.message}`);
+  } finally {
+    box.setAttribute("aria-busy", "false");
+  }
+}
+
+function pickStyle(style) {
+  studio.style = style;
+  for (const b of document.querySelectorAll(".style")) {
+    b.setAttribute("aria-pressed", String(b.dataset.style === style.name));
+  }
+  paintPreset();
+}
+
+function presetQuery(extra = {}) {
+  return new URLSearchParams({ strength: $("strength").value, keep_colors: String($("keep-colors").checked),
+                               ...extra });
+}
+
+async function paintPreset() {
+  if (!studio.style) return;
+  if (!studio.photo) { showError("Choose a photo first (step 1), then a style."); return; }
+  const { name, label } = studio.style;
+  const signal = begin(`Painting your photo in ${label}...`);
+  const url = (extra) => `v1/stylize/${encodeURIComponent(name)}?${presetQuery(extra)}`;
+  const body = studio.photo;
+  const send = (extra, sig) => call(url(extra), { method: "POST", body, signal: sig,
+                                                 headers: { "Content-Type": body.type || "image/jpeg" } });
+  try {
+    const blob = await (await send({}, signal)).blob();
+    showResult(blob, `${name}.jpg`, `Your photo in ${label}`,
+               async () => (await send({ size: "full" })).blob());
+  } catch (e) {
+    failed(e, signal);
+  }
+}
+
+// -- own style: the quick network at once, then Gatys with progress -------------------------------------------
+function updateOwnButton() { $("own-run").disabled = !(studio.photo && studio.styleImage); }
+
+function ownForm(fields) {
+  const form = new FormData();
+  form.append("content", studio.photo);
+  form.append("style", studio.styleImage);
+  for (const [key, value] of Object.entries(fields)) form.append(key, value);
+  return form;
+}
+
+async function paintOwnStyle() {
+  if (!studio.photo || !studio.styleImage) { showError("Choose a photo and a painting first."); return; }
+  for (const b of document.querySelectorAll(".style")) b.setAttribute("aria-pressed", "false");
+  studio.style = null;
+  const signal = begin("A quick version first...");
+  $("cancel").hidden = false;
+  try {
+    const quick = await call("v1/fast", { method: "POST", body: ownForm({ strength: $("strength").value,
+                                          keep_colors: String($("keep-colors").checked) }), signal });
+    showResult(await quick.blob(), "own-style-quick.jpg", "The quick version of your style", null);
+    await followNst(signal);
+  } catch (e) {
+    failed(e, signal);
+  } finally {
+    if (!signal.aborted) $("cancel").hidden = true;
+    $("nst-progress").hidden = true;
+  }
+}
+
+async function followNst(signal) {
+  say("Now the full painting: starting...");
+  const progress = $("nst-progress");
+  progress.hidden = false;
+  progress.value = 0;
+  const response = await call("v1/nst?stream=true&previews=2", {
+    method: "POST", signal, headers: { Accept: "application/x-ndjson" },
+    body: ownForm({ keep_colors: String($("keep-colors").checked), ...NST_OPTIONS }) });
+  for await (const event of ndjsonEvents(response)) {
+    if (event.type === "progress") {
+      const percent = Math.round((100 * event.step) / event.total);
+      progress.value = percent;
+      say(`Painting in your style: ${percent}% (step ${event.step} of ${event.total})`);
+    } else if (event.type === "preview") {
+      showResult(base64Blob(event.image), "own-style-preview.jpg", "The painting so far", null);
+    } else if (event.type === "result") {
+      showResult(base64Blob(event.image), "own-style.jpg", "Your photo in your own style", null);
+      say("Done: your photo in your own style.");
+      return;
+    } else if (event.type === "error") {
+      throw new Error(event.message);
+    }
+  }
+  throw new Error("The painting stopped before it was done. Try again.");
+}
+
+async function* ndjsonEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffered += decoder.decode(value || new Uint8Array(), { stream: !done });
+    let newline;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line) yield JSON.parse(line);
+    }
+    if (done) return;
+  }
+}
+
+function base64Blob(text) {
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return new Blob([bytes], { type: "image/jpeg" });
+}
+
+function cancelRun() {
+  studio.run?.abort();
+  $("cancel").hidden = true;
+  $("nst-progress").hidden = true;
+  say("Cancelled.");
+}
+
+// -- the result -----------------------------------------------------------------------------------------------
+function showResult(blob, fileName, description, full) {
+  const url = objectUrl("result", blob);
+  $("after").src = url;
+  $("after").alt = description;
+  $("compare").hidden = false;
+  $("result-controls").hidden = false;
+  $("downloads").hidden = false;
+  $("download").href = url;
+  $("download").download = `stylebot-${fileName}`;
+  $("download-full").hidden = !full;
+  studio.result = { blob, fileName, full };
+  if (description && !description.endsWith("so far")) say(`${description}.`);
+}
+
+async function downloadFull() {
+  const { full, fileName } = studio.result || {};
+  if (!full) return;
+  const button = $("download-full");
+  button.disabled = true;
+  say("Painting at the photo's own size...");
+  try {
+    const link = document.createElement("a");
+    link.href = objectUrl("full", await full());
+    link.download = `stylebot-full-${fileName}`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    say("The full-size painting is downloaded.");
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function slide() {
+  const shown = Number($("slider").value);
+  $("after-clip").style.clipPath = `inset(0 ${100 - shown}% 0 0)`;
+  $("slider").setAttribute("aria-valuetext", `${shown}% painting`);
+}
+
+// -- wiring ---------------------------------------------------------------------------------------------------
+function debounce(fn, ms) {
+  let timer;
+  return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+}
+
+function start() {
+  watchDrops();
+  const repaint = debounce(() => studio.style && paintPreset(), 250);
+  $("strength").addEventListener("input", () => {
+    $("strength-value").textContent = `${Math.round(Number($("strength").value) * 100)}%`;
+    repaint();
+  });
+  $("keep-colors").addEventListener("change", repaint);
+  $("style-input").addEventListener("change", (e) => { studio.styleImage = e.target.files[0] || null;
+                                                      updateOwnButton(); });
+  $("own-run").addEventListener("click", paintOwnStyle);
+  $("cancel").addEventListener("click", cancelRun);
+  $("download-full").addEventListener("click", downloadFull);
+  $("slider").addEventListener("input", slide);
+  slide();
+  loadStyles();
+}
+
+start();
