@@ -54,6 +54,7 @@ class BotApp:
         self.styles = styles
         self.dp["store"], self.dp["runner"], self.dp["styles"] = self.store, self.runner, styles
         self.dp["files"] = self.runner.files
+        self.dp["studio_url"] = settings.studio_url
         self.background: set[asyncio.Task] = set()
         self.polling: asyncio.Task | None = None
         self.intake = UpdateIntake(self.bot, self.dp, self.store, self.owner, settings.lease_s, self._spawn)

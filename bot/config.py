@@ -33,6 +33,7 @@ class BotSettings:
     nst_preview_s: int = 10               # a picture of the painting so far at most this often (3 per job at most)
     queue_poll_s: int = 5                 # while the styles app is busy, how often the first in line tries again
     telegram_retry_s: float = 1.0         # the first wait before retrying a Bot API call (5xx, network); doubles
+    studio_url: str | None = None         # the studio page that /studio opens as a Mini App (https only)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "BotSettings":
@@ -62,11 +63,23 @@ class BotSettings:
                    nst_preview_s=_positive(env, "STYLEBOT_NST_PREVIEW_S") or 10,
                    queue_poll_s=_positive(env, "STYLEBOT_QUEUE_POLL_S") or 5,
                    lease_s=_positive(env, "STYLEBOT_LEASE_S") or 30.0,
-                   telegram_retry_s=(_positive(env, "STYLEBOT_TELEGRAM_RETRY_MS") or 1000) / 1000)
+                   telegram_retry_s=(_positive(env, "STYLEBOT_TELEGRAM_RETRY_MS") or 1000) / 1000,
+                   studio_url=_studio_url(env, public_url))
 
     @property
     def webhook_url(self) -> str | None:
         return f"{self.public_url}/telegram/webhook" if self.public_url else None
+
+
+def _studio_url(env: dict[str, str], public_url: str | None) -> str | None:
+    """STYLEBOT_STUDIO_URL, else the styles app's page on the public host; Telegram opens Mini Apps over HTTPS
+    only, so an http public URL means no studio button."""
+    url = env.get("STYLEBOT_STUDIO_URL", "").strip()
+    if url and not url.startswith("https://"):
+        raise ConfigError("STYLEBOT_STUDIO_URL must start with https:// (Telegram opens Mini Apps over HTTPS only)")
+    if not url and public_url and public_url.startswith("https://"):
+        url = f"{public_url}/"
+    return url or None
 
 
 def derived_secret(token: str) -> str:

@@ -1,4 +1,5 @@
-"""The "bot" Serve application: the Telegram webhook endpoint (or the polling loop), in front of BotApp."""
+"""The "bot" Serve application: the Telegram webhook endpoint (or the polling loop), in front of BotApp, and the
+studio's "send to the chat" (bot/studio_send.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +16,7 @@ from bot import redact
 from bot.config import BotSettings
 from bot.limits import MAX_UPDATE_BYTES
 from bot.state import StoreUnavailable
+from bot.studio_send import send_from_studio
 from deployments.http_body import read_capped
 
 logger = logging.getLogger("ray.serve")
@@ -55,6 +57,10 @@ class BotIngress:
             return JSONResponse({"bot": "running" if self.app else "idle",
                                  "mode": self.settings.mode if self.app else None,
                                  "replica": self.app.owner.split("@")[0] if self.app else None})
+        if path.endswith("/studio/send"):
+            if self.app is None:
+                return JSONResponse({"error": "bot_idle", "message": "The bot is not running."}, status_code=503)
+            return await send_from_studio(request, self.app.bot, self.settings.token)
         if not path.endswith("/webhook"):
             return JSONResponse({"error": "not_found"}, status_code=404)
         if request.method != "POST":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import texts
@@ -96,6 +96,13 @@ def style_keyboard(styles: list[dict], content_tag: str, tx: texts.Texts, page: 
 def retry_keyboard(content_tag: str, seed: int, tx: texts.Texts) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=tx.TRY_AGAIN, callback_data=RetryNST(content=content_tag, seed=seed))
+    return kb.as_markup()
+
+
+def studio_keyboard(url: str, tx: texts.Texts) -> InlineKeyboardMarkup:
+    """One button that opens the studio page as a Mini App (Telegram adds the person's signed initData)."""
+    kb = InlineKeyboardBuilder()
+    kb.button(text=tx.STUDIO_BUTTON, web_app=WebAppInfo(url=url))
     return kb.as_markup()
 
 

@@ -1,4 +1,4 @@
-"""/start, /help, /styles, /settings, /language, /cancel and the seed bots' /nst and /gan."""
+"""/start, /help, /styles, /settings, /language, /studio, /cancel and the seed bots' /nst and /gan."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ from bot.texts import Texts
 from bot.handlers.launch import launch
 from bot.handlers.my_styles import send_saved_styles
 from bot.jobs import JobRunner
-from bot.keyboards import language_keyboard, settings_keyboard
+from bot.keyboards import language_keyboard, settings_keyboard, studio_keyboard
 from bot.state import AsyncStore
 from bot.styles_client import StylesClient, StylesError
 
@@ -56,6 +56,15 @@ async def settings_(message: Message, store: AsyncStore, tx: Texts) -> None:
 @router.message(Command("language"))
 async def language(message: Message, tx: Texts) -> None:
     await message.answer(tx.CHOOSE_LANGUAGE, reply_markup=language_keyboard())
+
+
+@router.message(Command("studio"))
+async def studio(message: Message, tx: Texts, studio_url: str | None) -> None:
+    """The studio opens as a Mini App, which Telegram offers in a private chat only."""
+    if studio_url is None or message.chat.type != "private":
+        await message.answer(tx.STUDIO_UNAVAILABLE)
+        return
+    await message.answer(tx.STUDIO_INTRO, reply_markup=studio_keyboard(studio_url, tx))
 
 
 @router.message(Command("cancel"))

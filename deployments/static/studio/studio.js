@@ -9,6 +9,14 @@ const MAX_RETRIES = 4;            // a 503 is retried after its Retry-After, thi
 const PAGE_QUERY = new URLSearchParams(location.search);
 const NST_OPTIONS = Object.fromEntries(["size", "steps"].filter((k) => PAGE_QUERY.get(`nst_${k}`))
                                                        .map((k) => [k, PAGE_QUERY.get(`nst_${k}`)]));
+// Opened from the bot as a Telegram Mini App, the page gets the person's signed initData and Telegram's theme in
+// its URL fragment; "Send to the chat" posts the painting with that initData to the bot's route, which checks it.
+const TELEGRAM = telegramLaunch();
+const BOT_ROUTE = /^\/[A-Za-z0-9_\-/]*$/.test(PAGE_QUERY.get("bot") || "") && !PAGE_QUERY.get("bot").startsWith("//")
+  ? PAGE_QUERY.get("bot") : "telegram";
+const THEME_VARIABLES = { bg_color: "--bg", text_color: "--text", hint_color: "--hint", link_color: "--link",
+                          button_color: "--button", button_text_color: "--button-text",
+                          secondary_bg_color: "--panel" };
 const studio = {
   photo: null,                    // the chosen photo (a File)
   style: null,                    // the preset picked: {name, label}
@@ -78,6 +86,43 @@ function failed(e, signal) {
   if (signal.aborted) return;     // replaced or cancelled: nothing to report
   say("");
   showError(e.message || String(e));
+}
+
+// -- inside Telegram ------------------------------------------------------------------------------------------
+function telegramLaunch() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const initData = window.Telegram?.WebApp?.initData || fragment.get("tgWebAppData");
+  if (!initData) return null;
+  let theme = {};
+  try { theme = JSON.parse(fragment.get("tgWebAppThemeParams") || "{}"); } catch (e) { /* ours, then */ }
+  return { initData, theme };
+}
+
+function applyTheme(theme) {
+  for (const [key, variable] of Object.entries(THEME_VARIABLES)) {
+    if (/^#[0-9a-fA-F]{3,8}$/.test(theme[key] || "")) document.documentElement.style.setProperty(variable, theme[key]);
+  }
+  if (theme.bg_color && !theme.secondary_bg_color) {     // panels a shade off the background, readable either way
+    document.documentElement.style.setProperty("--panel", "color-mix(in srgb, var(--bg) 88%, var(--text))");
+  }
+}
+
+async function sendToChat() {
+  const button = $("send-to-chat");
+  button.disabled = true;
+  showError("");
+  say("Sending the painting to the chat...");
+  try {
+    const blob = studio.result.blob;
+    await call(`${BOT_ROUTE}/studio/send`, { method: "POST", body: blob, headers: {
+      "Content-Type": blob.type || "image/jpeg", "X-Telegram-Init-Data": TELEGRAM.initData } });
+    say("Sent: the painting is in the chat.");
+  } catch (e) {
+    say("");
+    showError(`It was not sent: ${e.message}`);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // -- the photo ------------------------------------------------------------------------------------------------
@@ -275,6 +320,7 @@ function showResult(blob, fileName, description, full) {
   $("download").href = url;
   $("download").download = `stylebot-${fileName}`;
   $("download-full").hidden = !full;
+  $("send-to-chat").hidden = !TELEGRAM;
   studio.result = { blob, fileName, full };
   if (description && !description.endsWith("so far")) say(`${description}.`);
 }
@@ -326,6 +372,8 @@ function start() {
   $("cancel").addEventListener("click", cancelRun);
   $("download-full").addEventListener("click", downloadFull);
   $("slider").addEventListener("input", slide);
+  $("send-to-chat").addEventListener("click", sendToChat);
+  if (TELEGRAM) applyTheme(TELEGRAM.theme);
   slide();
   loadStyles();
 }
