@@ -8,10 +8,12 @@ import asyncio
 import io
 
 from PIL import Image
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from deployments.http_api import STATIC, api
 from deployments.http_routes import IMAGE_OUT
+from deployments.requests import NoQuery, validated
 from models import paths
 from models.contact_sheet import contact_sheet
 from models.images import encode_image
@@ -31,7 +33,8 @@ class StudioRoutes:
 
     @api.get("/v1/styles/{preset}/thumbnail", response_class=Response, responses=IMAGE_OUT,
              summary="A preset painted on the sample photo (a small JPEG, the same every time)")
-    async def http_thumbnail(self, preset: str) -> Response:
+    async def http_thumbnail(self, preset: str, request: Request) -> Response:
+        validated(NoQuery, request.query_params, "query parameter")
         return Response(await self.thumbnail(preset), media_type="image/jpeg",
                         headers={"Cache-Control": "public, max-age=86400"})
 

@@ -54,6 +54,8 @@ CASES = [  # (request, the field the answer must name)
     (form("/v1/video/vintage", {"options": json.dumps({"size": "full"})}, files=("video",)), "size"),
     (form("/v1/fast/video", {"style_vector": "[1, 2]"}, files=("video",)), "style_vector"),
     (form("/v1/fast/video", {"steps": "10"}, files=("video", "style")), "steps"),
+    (form("/v1/nst", {}, "stream=true&previews=1"), "previews"), (form("/v1/nst", {}, "previews=often"), "previews"),
+    ({"method": "GET", "url": "/v1/styles/vintage/thumbnail?size=64"}, "size"),
 ]
 
 

@@ -49,7 +49,7 @@ def test_the_nst_stream_carries_previews_when_asked(styles_app, data_dir):
     files = {"content": ("photo.jpg", (data_dir / "kodim23.jpg").read_bytes(), "image/jpeg"),
              "style": ("art.jpg", (data_dir / "starry_night.jpg").read_bytes(), "image/jpeg")}
     with httpx.stream("POST", f"{styles_app['url']}/v1/nst?stream=true&previews=2", files=files,
-                      data={"size": "128", "steps": "60"}, timeout=180) as response:
+                      data={"size": "128", "steps": "40"}, timeout=180) as response:
         assert response.status_code == 200
         events = [json.loads(line) for line in response.iter_lines() if line]
     previews = [e for e in events if e["type"] == "preview"]

@@ -171,11 +171,21 @@ function styleButton(style) {
   thumb.alt = "";                 // the button's label names it
   thumb.loading = "lazy";
   thumb.src = `v1/styles/${encodeURIComponent(style.name)}/thumbnail`;
+  thumb.addEventListener("error", () => retryThumbnail(thumb));
   const label = document.createElement("span");
   label.textContent = style.label;
   button.append(thumb, label);
   button.addEventListener("click", () => pickStyle(style));
   return button;
+}
+
+// A thumbnail the service was too busy to paint (a 503) is asked for again later, a few times, further apart.
+function retryThumbnail(thumb) {
+  const tries = Number(thumb.dataset.tries || 0) + 1;
+  if (tries > 3) return;
+  thumb.dataset.tries = String(tries);
+  const url = thumb.src;
+  setTimeout(() => { thumb.removeAttribute("src"); thumb.src = url; }, 5000 * 2 ** tries);
 }
 
 async function loadStyles() {
