@@ -1,6 +1,6 @@
 """POST <bot route>/studio/send: the studio page, opened from the bot as a Telegram Mini App, sends the painting it
 shows to the chat of the person whose signed initData it carries (header X-Telegram-Init-Data, checked by
-bot/web_app_auth.py). Without a valid one nothing is sent to anyone: a JSON 401."""
+deployments/web_app_auth.py). Without a valid one nothing is sent to anyone: a JSON 401."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 
 from bot import texts
 from bot.telegram_fit import fit_photo
-from bot.web_app_auth import InitDataRefused, checked_user
+from deployments.web_app_auth import InitDataRefused, checked_user
 from deployments.http_body import read_capped
 from models.images import ImageError, decode_image
 from models.limits import MAX_UPLOAD_BYTES

@@ -129,6 +129,8 @@ REQUEST_REFUSALS = {
     "not_found": "That request went nowhere. Send the photo again.",
     "method_not_allowed": "That request went nowhere. Send the photo again.",
     "http_error": "The painting service could not take that request. Try again in a minute.",
+    "unauthorized": "The painting service did not let me in. Try again later.",
+    "rate_limited": "The painting service has had too many requests. Try again in a minute.",
     "not_a_video": "I can't read that as a video. Send an MP4, a GIF or a WebM clip.",
     "unreadable_video": "That video could not be read: it may be damaged or cut off. Send it again.",
     "empty_video": "That video has no frames in it. Send another one.",

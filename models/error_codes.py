@@ -27,6 +27,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"                    # HTTP only: no such endpoint
     METHOD_NOT_ALLOWED = "method_not_allowed"  # HTTP only
     HTTP_ERROR = "http_error"                  # HTTP only: any other status the web framework answers
+    UNAUTHORIZED = "unauthorized"              # HTTP only: no valid API key (deployments/access.py)
+    RATE_LIMITED = "rate_limited"              # HTTP only: too many requests from one key or address
     UNKNOWN_STYLE = "unknown_style"
     STYLE_UNAVAILABLE = "style_unavailable"
     FAST_UNAVAILABLE = "fast_unavailable"

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bot import texts
-from bot.web_app_auth import MAX_AGE_S
+from deployments.web_app_auth import MAX_AGE_S
 from tests.browser import needs_browser, open_browser, screenshot, wait_until
 from tests.test_bot_e2e import TOKEN, Chat, bot, fake, state_db  # noqa: F401 - the e2e bot and its fake Telegram
 from tests.test_web_app_auth import init_data

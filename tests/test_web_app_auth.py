@@ -1,11 +1,11 @@
-"""The Mini App's initData check (bot/web_app_auth.py), against data signed here the way Telegram signs it."""
+"""The Mini App's initData check (deployments/web_app_auth.py), against data signed here the way Telegram signs it."""
 import json
 import time
 from urllib.parse import urlencode
 
 import pytest
 
-from bot.web_app_auth import MAX_AGE_S, InitDataRefused, checked_user, signature
+from deployments.web_app_auth import MAX_AGE_S, InitDataRefused, checked_user, signature
 
 TOKEN = "123456789:AAFakeTokenForStylebotTests_abcdefghij"
 

@@ -3,6 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const KEY_STORAGE = "stylebot-api-key";
 const MAX_RETRIES = 4;            // a 503 is retried after its Retry-After, this many times
 // The page's own query may set the own-style painting's size and effort (e.g. /?nst_size=256&nst_steps=150 for
 // a service on a slow CPU); the service checks them like any other option.
@@ -52,8 +53,27 @@ async function errorWords(response) {
   return `The service answered ${response.status}. Try again in a moment.`;
 }
 
-// fetch, backing off on 503 (the service is shedding load) as its Retry-After asks; other errors in words
+// Who we are, where the service asks (deployments/access.py): inside Telegram the signed initData, else the API
+// key the person gave this tab.
+function credentials() {
+  if (TELEGRAM) return { "X-Telegram-Init-Data": TELEGRAM.initData };
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  return key ? { "X-API-Key": key } : {};
+}
+
+function askForKey(e) {
+  e.preventDefault();
+  sessionStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
+  $("api-key").value = "";
+  $("key-form").hidden = true;
+  showError("");
+  say("The key is kept for this tab. Tap a style again.");
+}
+
+// fetch, backing off on 503 (the service is shedding load) and 429 as their Retry-After asks; other errors in
+// words
 async function call(url, init = {}) {
+  init = { ...init, headers: { ...credentials(), ...(init.headers || {}) } };
   for (let attempt = 0; ; attempt++) {
     let response;
     try {
@@ -62,12 +82,14 @@ async function call(url, init = {}) {
       if (init.signal?.aborted) throw e;
       throw new Error("The studio cannot reach the service. Check the connection and try again.");
     }
-    if (response.status === 503 && attempt < MAX_RETRIES) {
+    if ((response.status === 503 || response.status === 429) && attempt < MAX_RETRIES) {
       const wait = Math.min(60, Number(response.headers.get("Retry-After")) || 2 ** (attempt + 1));
-      say(`The painters are busy: trying again in ${wait} s...`);
+      say(response.status === 503 ? `The painters are busy: trying again in ${wait} s...`
+                                  : `Too many requests for now: trying again in ${wait} s...`);
       await sleep(wait * 1000, init.signal);
       continue;
     }
+    if (response.status === 401 && !TELEGRAM && url.startsWith("v1/")) $("key-form").hidden = false;
     if (!response.ok) throw new Error(await errorWords(response));
     return response;
   }
@@ -383,6 +405,7 @@ function start() {
   $("download-full").addEventListener("click", downloadFull);
   $("slider").addEventListener("input", slide);
   $("send-to-chat").addEventListener("click", sendToChat);
+  $("key-form").addEventListener("submit", askForKey);
   if (TELEGRAM) applyTheme(TELEGRAM.theme);
   slide();
   loadStyles();
