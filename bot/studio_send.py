@@ -13,14 +13,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot import texts
-from bot.telegram_fit import fit_photo
-from deployments.web_app_auth import InitDataRefused, checked_user
+from bot.telegram_fit import Fitted, fit_photo
 from deployments.http_body import read_capped
+from deployments.web_app_auth import INIT_DATA_HEADER, InitDataRefused, checked_user
+from models.error_codes import ErrorCode
 from models.images import ImageError, decode_image
 from models.limits import MAX_UPLOAD_BYTES
 
 logger = logging.getLogger("ray.serve")
-INIT_DATA_HEADER = "x-telegram-init-data"
+
+
+def checked_photo(data: bytes) -> Fitted:
+    """A picture the service can read (else ImageError), fitted to what Telegram takes as a photo."""
+    decode_image(data)
+    return fit_photo(data)
 
 
 def refused(status: int, code: str, message: str) -> JSONResponse:
@@ -29,17 +35,16 @@ def refused(status: int, code: str, message: str) -> JSONResponse:
 
 async def send_from_studio(request: Request, bot: Bot, token: str) -> JSONResponse:
     if request.method != "POST":
-        return refused(405, "method_not_allowed", "POST the painting here.")
+        return refused(405, ErrorCode.METHOD_NOT_ALLOWED, "POST the painting here.")
     try:
         person = checked_user(request.headers.get(INIT_DATA_HEADER), token)
     except InitDataRefused as e:
-        return refused(401, "unauthorized", str(e))
+        return refused(401, ErrorCode.UNAUTHORIZED, str(e))
     body = await read_capped(request, MAX_UPLOAD_BYTES)
     if body is None:
-        return refused(413, "image_too_large", f"A painting is at most {MAX_UPLOAD_BYTES // 2**20} MB.")
+        return refused(413, ErrorCode.IMAGE_TOO_LARGE, f"A painting is at most {MAX_UPLOAD_BYTES // 2**20} MB.")
     try:
-        await asyncio.to_thread(decode_image, body)
-        fitted = await asyncio.to_thread(fit_photo, body)
+        fitted = await asyncio.to_thread(checked_photo, body)
     except ImageError as e:
         return refused(415, str(e.code), e.message)
     tx = texts.for_language(texts.pick_language(None, person.language_code))

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from deployments.web_app_auth import InitDataRefused, checked_user
+from deployments.web_app_auth import INIT_DATA_HEADER, InitDataRefused, checked_user
 from models.error_codes import ErrorCode
 
 OPEN_PREFIXES = ("/static/", "/docs", "/openapi.json", "/healthz")
@@ -70,9 +70,9 @@ class AccessPolicy:
         matches = [hmac.compare_digest(given, key) for key in self.keys]   # every key compared, every time
         if given and any(matches):
             return f"key {matches.index(True)}"
-        if self.bot_token and headers.get("x-telegram-init-data"):
+        if self.bot_token and headers.get(INIT_DATA_HEADER):
             try:
-                return f"telegram {checked_user(headers['x-telegram-init-data'], self.bot_token).id}"
+                return f"telegram {checked_user(headers[INIT_DATA_HEADER], self.bot_token).id}"
             except InitDataRefused:
                 return None
         return None
@@ -92,7 +92,8 @@ class AccessMiddleware:
 
     async def __call__(self, scope, receive, send):
         policy = self.policy_of()
-        if scope["type"] != "http" or policy is None or is_open(scope["method"], scope["path"]):
+        if (scope["type"] != "http" or policy is None or not (policy.keys or policy.per_minute)
+                or is_open(scope["method"], scope["path"])):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         caller = None
@@ -101,7 +102,7 @@ class AccessMiddleware:
             if caller is None:
                 return await refuse(send, 401, ErrorCode.UNAUTHORIZED, NEEDS_A_KEY)
         if policy.per_minute:
-            if self.limiter is None or self.limiter.per_minute != policy.per_minute:
+            if self.limiter is None:
                 self.limiter = RateLimiter(policy.per_minute)
             now = time.monotonic()
             for who in filter(None, (caller, f"address {client_address(scope, headers)}")):

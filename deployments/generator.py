@@ -100,5 +100,5 @@ class Generator:
 
     def stats(self) -> dict:
         return {"replica": serve.get_replica_context().replica_id.unique_id, "preset": self.preset,
-                "device": self.device, "caption": self.caption, "recent_batch_sizes": self.batch_sizes, "painting": self.painting, "full_size": self.full_size.stats(),
-                "clips": self.clip_frames.stats()}
+                "device": self.device, "caption": self.caption, "recent_batch_sizes": self.batch_sizes,
+                "painting": self.painting, "full_size": self.full_size.stats(), "clips": self.clip_frames.stats()}

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+INIT_DATA_HEADER = "x-telegram-init-data"   # how a request from the studio inside Telegram carries it
 MAX_AGE_S = 3600          # a Mini App opened more than an hour ago must be opened again
 MAX_INIT_DATA = 4096      # characters: Telegram's initData is a few hundred
 
