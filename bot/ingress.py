@@ -21,6 +21,8 @@ from deployments.http_body import read_capped
 
 logger = logging.getLogger("ray.serve")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
+HEALTHZ, STUDIO_SEND, WEBHOOK = "/healthz", "/studio/send", "/webhook"
+ROUTES = {HEALTHZ: "GET", STUDIO_SEND: "POST", WEBHOOK: "POST"}   # under the app's route_prefix (/telegram)
 
 
 @serve.deployment(
@@ -53,15 +55,15 @@ class BotIngress:
 
     async def __call__(self, request: Request) -> Response:
         path = request.url.path.rstrip("/")
-        if path.endswith("/healthz"):
+        if path.endswith(HEALTHZ):
             return JSONResponse({"bot": "running" if self.app else "idle",
                                  "mode": self.settings.mode if self.app else None,
                                  "replica": self.app.owner.split("@")[0] if self.app else None})
-        if path.endswith("/studio/send"):
+        if path.endswith(STUDIO_SEND):
             if self.app is None:
                 return JSONResponse({"error": "bot_idle", "message": "The bot is not running."}, status_code=503)
             return await send_from_studio(request, self.app.bot, self.settings.token)
-        if not path.endswith("/webhook"):
+        if not path.endswith(WEBHOOK):
             return JSONResponse({"error": "not_found"}, status_code=404)
         if request.method != "POST":
             return JSONResponse({"error": "method_not_allowed"}, status_code=405)
