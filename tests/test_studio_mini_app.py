@@ -1,7 +1,8 @@
 """The studio as a Telegram Mini App, against both real Serve applications and the fake Telegram Bot API: /studio
 offers the page as a web_app button, and the page's "Send to the chat" reaches the person's chat only with a
 valid initData (signed with the bot's token, recent): a forged, stale or missing one is a JSON 401 and the fake
-Telegram receives nothing. Last, the same through the page in chromium, with Telegram's theme applied."""
+Telegram receives nothing. Last, the same through the page in chromium, with Telegram's theme applied, served
+through configs/Caddyfile with the choices the README gives for the studio (api and studio)."""
 from __future__ import annotations
 
 import io
@@ -16,6 +17,7 @@ from bot import texts
 from deployments.web_app_auth import MAX_AGE_S
 from tests.browser import needs_browser, open_browser, screenshot, wait_until
 from tests.test_bot_e2e import TOKEN, Chat, bot, fake, state_db  # noqa: F401 - the e2e bot and its fake Telegram
+from tests.test_public_surface import caddy, needs_caddy
 from tests.test_web_app_auth import init_data
 
 pytestmark = pytest.mark.serve
@@ -69,16 +71,26 @@ def test_a_send_with_a_valid_init_data_reaches_that_persons_chat_in_their_langua
     assert bot.get(SEND).status_code == 405
 
 
+@pytest.fixture()
+def studio_door(styles_app, tmp_path):
+    """The service behind Caddy with the studio's documented choices: the page's URL there."""
+    with caddy(("api", "studio"), int(styles_app["url"].rsplit(":", 1)[1]), tmp_path) as port:
+        door = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{door}/healthz", timeout=30).status_code == 404     # not a choice the studio needs
+        yield door
+
+
 @needs_browser
+@needs_caddy
 @pytest.mark.parametrize("valid", [True, False], ids=["valid init data", "forged init data"])
 def test_the_page_inside_telegram_sends_its_result_only_with_a_valid_init_data(bot, fake, data_dir,  # noqa: F811
-                                                                              styles_app, valid):
+                                                                              styles_app, studio_door, valid):
     signed = init_data() if valid else init_data().replace("auth_date=", "auth_date=1")
     fragment = f"tgWebAppData={quote(signed)}&tgWebAppThemeParams={quote(json.dumps(THEME))}"
     before = len(photos_to_person(fake))
     driver = open_browser(420, 900)
     try:
-        driver.get(f"{styles_app['url']}/#{fragment}")
+        driver.get(f"{studio_door}/#{fragment}")
         wait_until(lambda: driver.find_elements("css selector", ".style"), 60, "the style grid")
         background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
         assert background == "rgb(23, 33, 43)"                                   # Telegram's bg_color
