@@ -7,16 +7,11 @@ the service unchanged, an unlisted one is answered by the proxy and never reache
 offline against the same choices."""
 from __future__ import annotations
 
-import os
 import posixpath
 import re
-import shutil
 import socket
-import subprocess
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
@@ -25,10 +20,9 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.caddy_proxy import caddy, needs_caddy
 
 ROOT = Path(__file__).resolve().parents[1]
-CADDYFILE = ROOT / "configs" / "Caddyfile"
 INGRESS = ROOT / "configs" / "ingress.yaml"
 # The documented choices (README, "Who may use the API"): what each opens. `/x/*` is everything under /x/.
 CHOICES = {
@@ -38,10 +32,6 @@ CHOICES = {
     "docs": ("/docs", "/openapi.json", "/static/swagger-ui/*"),
 }
 VARIANTS = [(), ("api",), ("api", "studio"), ("api", "docs"), ("api", "studio", "docs")]
-
-needs_caddy = pytest.mark.skipif(shutil.which("caddy") is None,
-                                 reason="Caddy is not installed: `apt-get install caddy` (Debian) runs these tests")
-
 
 def app_routes() -> set[tuple[str, str]]:
     """(method, path) for every route of the styles and bot apps, with a sample value for each path parameter
@@ -126,46 +116,6 @@ def upstream() -> Iterator[Recorder]:
     server.shutdown()
 
 
-def caddyfile_with(choice: tuple[str, ...]) -> str:
-    text = CADDYFILE.read_text()
-    for name in choice:
-        marker = f"\t# import {name}\n"
-        assert marker in text, f"configs/Caddyfile has no commented `import {name}` to choose"
-        text = text.replace(marker, f"\timport {name}\n")
-    return text
-
-
-@contextmanager
-def caddy(choice: tuple[str, ...], upstream_port: int, tmp: Path) -> Iterator[int]:
-    config = tmp / "Caddyfile"
-    config.write_text(caddyfile_with(choice))
-    port = free_port()
-    env = {**os.environ, "STYLEBOT_SITE": f"http://127.0.0.1:{port}", "STYLEBOT_UPSTREAM": f"127.0.0.1:{upstream_port}",
-           "STYLEBOT_CADDY_ADMIN": "off", "HOME": str(tmp), "XDG_DATA_HOME": str(tmp), "XDG_CONFIG_HOME": str(tmp)}
-    log = (tmp / "caddy.log").open("wb")
-    proc = subprocess.Popen(["caddy", "run", "--config", str(config), "--adapter", "caddyfile"], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc, tmp / "caddy.log")
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
-
-
-def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"caddy exited: {log.read_text()[-2000:]}"
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"caddy did not listen within {timeout} s: {log.read_text()[-2000:]}")
-
-
 def raw_request(port: int, method: str, target: str, headers: str = "") -> int:
     """Sends the request line exactly as given (no client-side cleaning of the path); returns the status."""
     with socket.create_connection(("127.0.0.1", port), 10) as s:
@@ -178,12 +128,11 @@ def raw_request(port: int, method: str, target: str, headers: str = "") -> int:
 def spellings(path: str) -> list[str]:
     """Hostile ways to write `path`, alone and riding on a prefix that some choice opens."""
     encoded = path.replace("/", "%2F")
-    out = [path.upper(), "/" + path, path + "/", path.replace("/", "//"), path.replace("/", "/./"),
+    return [path.upper(), "/" + path, path + "/", path.replace("/", "//"), path.replace("/", "/./"),
            path.replace("/", "%2f"), "/%2e" + path, f"/static/studio/..{path}", f"/static/studio/%2e%2e{path}",
            f"/static/studio/..{encoded}", f"/v1/..{path}", f"/v1/%2E%2E{path}", f"/v1/..%5c..{path}",
            f"/telegram/webhook/..{path}", f"/telegram/webhook/%2e%2e{path}", f"/telegram/studio/send/..{path}",
            f"/v1%2F..{path}", path + "%00"]
-    return out
 
 
 @needs_caddy

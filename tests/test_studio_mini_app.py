@@ -17,7 +17,7 @@ from bot import texts
 from deployments.web_app_auth import MAX_AGE_S
 from tests.browser import needs_browser, open_browser, screenshot, wait_until
 from tests.test_bot_e2e import TOKEN, Chat, bot, fake, state_db  # noqa: F401 - the e2e bot and its fake Telegram
-from tests.test_public_surface import caddy, needs_caddy
+from tests.caddy_proxy import caddy, needs_caddy
 from tests.test_web_app_auth import init_data
 
 pytestmark = pytest.mark.serve
