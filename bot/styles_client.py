@@ -1,7 +1,8 @@
 """The bot's only way to the models: a DeploymentHandle to the "styles" application's ingress (StylesIngress)."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
@@ -9,6 +10,11 @@ from ray.serve.exceptions import ReplicaUnavailableError
 
 from bot.limits import BUSY_RETRY_S
 from models.error_codes import ErrorCode
+
+# Set around a call that the styles app may turn away (busy); awaited at a stream's first event, when the app has
+# started on it. A job from the bot's line keeps its place until then (its call may still sit in Serve's queue), so
+# the next in line cannot overtake it.
+on_admitted: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar("on_admitted", default=None)
 
 # The replica serving the call died (killed, crashed, its node gone): Serve starts another, so a retry can work.
 REPLICA_LOST = (RayActorError, WorkerCrashedError, NodeDiedError, ReplicaUnavailableError)
@@ -120,8 +126,12 @@ class StylesClient:
 
     async def _stream(self, method: str, *args) -> AsyncIterator[dict]:
         gen = getattr(self.streaming, method).remote(*args)
+        admitted = on_admitted.get()
         try:
             async for event in gen:
+                if admitted is not None:
+                    await admitted()
+                    admitted = None
                 yield event
         except Exception as e:
             err = as_styles_error(e)

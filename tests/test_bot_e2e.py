@@ -496,7 +496,8 @@ def test_style_caption_then_nst_command(chat):
 
 def test_busy_painters_put_jobs_in_line_shown_in_one_message_started_in_arrival_order(bot, fake, data_dir,
                                                                                        state_db):
-    """And the running job's progress shows the picture so far (previews, #15.3)."""
+    """Jobs start in arrival order: the first in line keeps its place while its call waits in Serve's queue, so the
+    second cannot overtake it. And the running job's progress shows the picture so far (previews, #15.3)."""
     assert nst_free()
     # minutes of work per job; the test app's optimiser runs one job and queues one more, then answers 503
     deploy_bot(fake, state_db, STYLEBOT_NST_MAX_SIZE="192", STYLEBOT_NST_MAX_STEPS="1000", STYLEBOT_QUEUE_POLL_S="2",
@@ -510,6 +511,12 @@ def test_busy_painters_put_jobs_in_line_shown_in_one_message_started_in_arrival_
     def message_id(call) -> str:      # the message a call sent, or the one it edited
         return str(call.params.get("message_id") or call.result["message_id"])
 
+    def paints(chat, message) -> bool:   # the message shows progress, or gave way to the picture so far
+        mine = [m for m in chat.fake.sent(None, chat.id) if m.method in ("editMessageText", "deleteMessage")
+                and message_id(m) == message_id(message)]
+        return any("%" in (m.params.get("text") or "") for m in mine) or (
+            bool(chat.previews()) and any(m.method == "deleteMessage" for m in mine))
+
     try:
         for chat in (a, b):                      # a runs, b waits in Serve's own queue
             start_nst(chat)
@@ -522,22 +529,20 @@ def test_busy_painters_put_jobs_in_line_shown_in_one_message_started_in_arrival_
         assert "2nd in line" in d_line[0].params["text"]
         assert c.quick_photos() and d.quick_photos()      # the quick versions did not wait
         assert_previews(a)
-        a.say("/cancel")                         # b starts, c gets into Serve's queue, d moves up
-        d.fake.wait_for(lambda: any("1st in line" in m.params["text"] for m in line_messages(d)), 180,
-                        "d moving up in the same message")   # after a's job leaves and b's starts: slow under load
+        a.say("/cancel")          # b paints; c, first in line, waits in Serve's queue keeping its place: d stays 2nd
+        started = next(m for m in b.fake.sent("sendMessage", b.id) if m.params["text"] == texts.NST_STARTED)
+        b.fake.wait_for(lambda: paints(b, started), 180, "b's painting")   # slow under load
+        assert all("2nd in line" in m.params["text"] for m in line_messages(d))
+        b.say("/cancel")          # c paints now, in arrival order; d moves up in the same message
+        c.fake.wait_for(lambda: paints(c, first), 180, "c's progress in its message")
+        d.fake.wait_for(lambda: any("1st in line" in m.params["text"] for m in line_messages(d)), 60,
+                        "d moving up in the same message")
         edits = [m for m in d.fake.sent("editMessageText", d.id) if "in line" in m.params["text"]]
         assert {message_id(m) for m in edits} == {message_id(d_line[0])}
+        assert not paints(d, d_line[0])
         d.say("/cancel")                         # leaves the line
         d.wait_text(texts.CANCELLED)
         wait_statuses(state_db, d.id, ["cancelled"])
-        b.say("/cancel")                         # c, first in arrival order, runs now: progress in its message
-        def c_runs() -> bool:   # its line message shows the progress, or gave way to the picture so far
-            mine = [m for m in c.fake.sent(None, c.id) if m.method in ("editMessageText", "deleteMessage")
-                    and message_id(m) == message_id(first)]
-            return any("%" in (m.params.get("text") or "") for m in mine) or (
-                bool(c.previews()) and any(m.method == "deleteMessage" for m in mine))
-
-        c.fake.wait_for(c_runs, 120, "c's progress in its message")
         c.say("/cancel")
         assert nst_free(60)
         assert [x.photos() for x in (a, b, c, d)] == [[], [], [], []]

@@ -302,3 +302,108 @@ def test_an_update_taken_back_from_the_flood_gate_does_not_count():
     assert gate.check(1, now=0.0) == Verdict.ALLOW
     gate.uncount(1)                                               # a duplicate, or not recorded by the store
     assert [gate.check(1, now=0.1 * t) for t in (1, 2, 3)] == [Verdict.ALLOW, Verdict.ALLOW, Verdict.WARN]
+
+
+class OneSeatService:
+    """A stand-in for the styles app's NST capacity, as Serve gives it: one job paints, one more waits in Serve's
+    queue, any other call is turned away (busy) at once. A job's stream yields its first event when it starts
+    painting and ends when the test releases it."""
+
+    def __init__(self):
+        self.running: str | None = None
+        self.queued: list[str] = []
+        self.started: list[str] = []
+        self.tries: list[str] = []
+        self.released: dict[str, asyncio.Event] = {}
+
+    def options(self, stream: bool):
+        return self
+
+    @property
+    def nst(self):
+        return self
+
+    def remote(self, name: str):
+        self.tries.append(name)
+        if self.running is not None and len(self.queued) >= 1:
+            return self._busy()
+        self.released[name] = asyncio.Event()
+        self.queued.append(name)
+        return self._paint(name)
+
+    async def _busy(self):
+        raise type("BackPressureError", (Exception,), {})()
+        yield  # an async generator, as the handle's stream is
+
+    async def _paint(self, name: str):
+        try:
+            while self.running is not None or self.queued[0] != name:
+                await asyncio.sleep(0.01)
+            self.running = self.queued.pop(0)
+            self.started.append(name)
+            yield {"type": "progress", "step": 1, "total": 2}
+            await self.released[name].wait()
+            yield {"type": "result", "image": name.encode()}
+        finally:
+            if self.running == name:
+                self.running = None
+            elif name in self.queued:
+                self.queued.remove(name)
+
+
+def test_jobs_turned_away_start_in_arrival_order_the_first_keeping_its_place_until_its_painting_starts():
+    """The first in line tries again; while its call waits in the app's own queue it stays first, so the second
+    cannot overtake it (the e2e test's c and d, as a flake in CI showed)."""
+    from bot.jobs.waiting_room import WaitingRoom
+    from bot.state import Job
+    from bot.styles_client import StylesClient
+
+    class ShownTexts:
+        def __init__(self):
+            self.texts: dict[int, list[str]] = {}
+
+        async def show(self, job, text):
+            self.texts.setdefault(job.id, []).append(text)
+
+    service, shown = OneSeatService(), ShownTexts()
+    client = StylesClient(service)
+
+    async def paint(name: str) -> None:
+        async for event in client._stream("nst", name):
+            if event["type"] == "result":
+                return
+
+    async def scenario():
+        room = WaitingRoom(shown, poll_s=0.02)
+        jobs = {name: Job(n, n, "nst", None, "F", "S", {}, "queued", created=float(n))
+                for n, name in enumerate("abcd", 1)}
+        tasks, line = {}, room.lines["nst"]
+
+        async def until(condition):
+            await asyncio.wait_for(_poll(condition), 5)
+
+        async def _poll(condition):
+            while not condition():
+                await asyncio.sleep(0.01)
+
+        for name in "abcd":   # a paints, b waits in the app's queue, c and d are turned away into the line
+            tasks[name] = asyncio.create_task(room.take_turn(jobs[name], lambda name=name: paint(name)))
+            await until(lambda: name in service.started + service.queued or jobs[name].id in line)
+        assert service.started == ["a"] and service.queued == ["b"]
+        assert [line.position(jobs[x].id) for x in "cd"] == [1, 2]
+        service.released["a"].set()                      # b paints; c gets into the app's queue, d must not
+        await until(lambda: service.queued == ["c"])
+        await asyncio.sleep(0.2)                         # ten of d's polls: it stays behind c
+        assert "d" not in service.tries and line.position(jobs["c"].id) == 1
+        service.released["b"].set()                      # c paints: it leaves the line, d is first and queues
+        await until(lambda: service.queued == ["d"])
+        assert service.started == ["a", "b", "c"] and len(line) == 1
+        places = [t.split(" in line")[0][-3:] for t in shown.texts[jobs["d"].id]]   # estimates change too
+        assert list(dict.fromkeys(places)) == ["2nd", "1st"]
+        tasks["d"].cancel()                              # /cancel: it leaves the line and the app's queue
+        await asyncio.gather(tasks["d"], return_exceptions=True)
+        assert len(line) == 0 and service.queued == []
+        service.released["c"].set()
+        await asyncio.wait_for(asyncio.gather(tasks["a"], tasks["b"], tasks["c"]), 5)
+
+    asyncio.run(scenario())
