@@ -11,6 +11,7 @@ from aiogram import Bot
 
 from bot.config import BotSettings
 from bot.leases import holding
+from bot.menus import publish_menus
 from bot.state import AsyncStore, StoreUnavailable
 
 logger = logging.getLogger("ray.serve.stylebot")
@@ -46,6 +47,7 @@ async def connect(app: LinkedApp, max_delay: float = 60.0) -> None:
                 await app.bot.delete_webhook(drop_pending_updates=False)
                 app.polling = asyncio.create_task(poll(app), name="telegram-polling")
                 logger.info("bot @%s: polling for updates", me.username)
+            await publish_menus(app.bot, app.settings.studio_url)
             return
         except asyncio.CancelledError:
             raise

@@ -92,6 +92,16 @@ STUDIO_BUTTON = "Open the studio"
 STUDIO_UNAVAILABLE = ("The studio needs this bot to be reachable over HTTPS, and it opens in a private chat with "
                       "me. Meanwhile, send a photo here and pick a style.")
 STUDIO_CAPTION = "From the studio"
+MENU_STUDIO = "Studio"
+# The list behind "/" in Telegram's message field (bot/menus.py): a few words each.
+COMMAND_DESCRIPTIONS = {
+    "styles": "The painters I know, and your saved styles",
+    "settings": "Quality, strength, colours, full-size file",
+    "studio": "Every style side by side on your photo",
+    "language": "English or Russian",
+    "cancel": "Stop what I am doing",
+    "help": "How it works",
+}
 UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
 TEXT_WHEN_IMAGE_EXPECTED = "I need a picture, not text. Send a photo (or /help)."
 TEXT_WHEN_STYLE_EXPECTED = "I'm waiting for the style image: send a painting as a photo or file, or /cancel."

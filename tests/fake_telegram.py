@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ from starlette.routing import Route
 
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Stylebot", "username": "stylebot_test_bot"}
+
+
+def bad_request(description: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error_code": 400, "description": f"Bad Request: {description}"},
+                        status_code=400)
 
 
 @dataclass
@@ -49,6 +55,8 @@ class FakeTelegram:
         self.faults: dict[str, list[tuple[int | None, int, dict]]] = {}
         self.updates: list[dict] = []
         self.webhook: dict = {}
+        self.commands: dict[str, list[dict]] = {}        # by language_code ("" for the default list)
+        self.menu_buttons: dict[str, dict] = {}          # by chat_id ("" for the default button)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.app = Starlette(routes=[
@@ -194,6 +202,22 @@ class FakeTelegram:
         self.webhook = p
         return True
 
+    def _m_setMyCommands(self, p, f):
+        commands = json.loads(p["commands"]) if isinstance(p["commands"], str) else p["commands"]
+        if not all(re.fullmatch(r"[a-z0-9_]{1,32}", c["command"]) and 1 <= len(c["description"]) <= 256
+                   for c in commands) or len(commands) > 100:
+            return bad_request("BOT_COMMAND_INVALID")
+        self.commands[p.get("language_code") or ""] = commands
+        return True
+
+    def _m_setChatMenuButton(self, p, f):
+        button = p.get("menu_button") or {"type": "default"}
+        button = json.loads(button) if isinstance(button, str) else button
+        if button["type"] == "web_app" and not (button.get("text") and button["web_app"]["url"].startswith("https://")):
+            return bad_request("BUTTON_INVALID")
+        self.menu_buttons[str(p.get("chat_id") or "")] = button
+        return True
+
     def _m_deleteWebhook(self, p, f):
         self.webhook = {}
         return True
@@ -211,11 +235,9 @@ class FakeTelegram:
     def _m_getFile(self, p, f):
         hosted = self.files.get(p.get("file_id"))
         if hosted is None:
-            return JSONResponse({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
-                                status_code=400)
+            return bad_request("invalid file_id")
         if hosted.size > DOWNLOAD_LIMIT:
-            return JSONResponse({"ok": False, "error_code": 400, "description": "Bad Request: file is too big"},
-                                status_code=400)
+            return bad_request("file is too big")
         return {"file_id": p["file_id"], "file_unique_id": hosted.unique_id, "file_size": hosted.size,
                 "file_path": hosted.path}
 

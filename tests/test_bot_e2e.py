@@ -185,6 +185,9 @@ def test_webhook_is_registered_with_the_secret_and_used_update_types(bot, fake):
     assert set(__import__("json").loads(hook["allowed_updates"])) == {"message", "callback_query"}
     health = bot.get("/telegram/healthz").json()
     assert health["bot"] == "running" and health["mode"] == "webhook" and health["replica"]
+    menu = fake.wait_for(lambda: fake.menu_buttons.get(""), 30, "the menu button")    # the studio, one tap away
+    assert menu == {"type": "web_app", "text": "Studio", "web_app": {"url": "https://bot.example.org/"}}
+    assert "studio" in [c["command"] for c in fake.commands[""]] and fake.commands["ru"]
 
 
 def test_missing_or_wrong_secret_is_401_and_nothing_happens(chat):
@@ -457,6 +460,7 @@ def test_a_russian_speaker_is_answered_in_russian_and_can_switch_with_language(b
     chat = Chat(bot, fake, data_dir, "Анна", language_code="ru")
     chat.say("/start")
     chat.wait_text("Привет, Анна!")
+    fake.wait_for(lambda: fake.menu_buttons.get(str(chat.id), {}).get("text") == "Студия", 30, "her menu button")
     set_own_style(chat, "quick", texts_ru.OWN_STYLE_MODE_NAMES["quick"], texts_ru)   # the summary is Russian
     chat.send_photo()
     chat.wait_text(texts_ru.CHOOSE_STYLE)
@@ -476,6 +480,7 @@ def test_a_russian_speaker_is_answered_in_russian_and_can_switch_with_language(b
     chat.wait_text(texts_ru.CHOOSE_LANGUAGE)
     chat.tap("lang:en")
     chat.wait_text(texts.LANGUAGE_SET)
+    fake.wait_for(lambda: fake.menu_buttons[str(chat.id)]["text"] == "Studio", 30, "her menu button in English")
     chat.send_photo()          # Telegram still says "ru"; the choice wins
     chat.fake.wait_for(lambda: texts.CHOOSE_STYLE in chat.texts(), 30, "the English keyboard")
     assert texts.OWN_STYLE in [b["text"] for b in chat.keyboard()]

@@ -12,6 +12,7 @@ from bot.handlers.launch import launch
 from bot.handlers.my_styles import send_saved_styles
 from bot.jobs import JobRunner
 from bot.keyboards import language_keyboard, settings_keyboard, studio_keyboard
+from bot.menus import show_menu_in_language
 from bot.state import AsyncStore
 from bot.styles_client import StylesClient, StylesError
 
@@ -21,11 +22,13 @@ router = Router(name="commands")
 
 
 @router.message(CommandStart())
-async def start(message: Message, store: AsyncStore, tx: Texts) -> None:
+async def start(message: Message, store: AsyncStore, tx: Texts, studio_url: str | None) -> None:
     chat = await store.chat(message.chat.id)
     chat.awaiting = None
     await store.save_chat(chat)
     await message.answer(tx.start(message.from_user.first_name if message.from_user else None))
+    if message.chat.type == "private":
+        await show_menu_in_language(message.bot, message.chat.id, tx, studio_url)
 
 
 @router.message(Command("help"))

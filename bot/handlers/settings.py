@@ -7,6 +7,7 @@ from aiogram.types import CallbackQuery
 
 from bot import texts
 from bot.keyboards import LanguageChoice, SettingChoice, apply_setting, settings_keyboard
+from bot.menus import show_menu_in_language
 from bot.state import AsyncStore
 from bot.texts import Texts
 
@@ -31,7 +32,8 @@ async def change(query: CallbackQuery, callback_data: SettingChoice, store: Asyn
 
 
 @router.callback_query(LanguageChoice.filter())
-async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, store: AsyncStore, tx: Texts) -> None:
+async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, store: AsyncStore, tx: Texts,
+                          studio_url: str | None) -> None:
     if callback_data.lang not in texts.LANGUAGES:
         await query.answer(tx.OPTION_GONE, show_alert=True)
         return
@@ -41,3 +43,5 @@ async def choose_language(query: CallbackQuery, callback_data: LanguageChoice, s
     chosen = texts.for_language(callback_data.lang)
     await query.answer(chosen.SAVED)
     await query.bot.send_message(chat.chat_id, chosen.LANGUAGE_SET)
+    if query.message is None or query.message.chat.type == "private":
+        await show_menu_in_language(query.bot, chat.chat_id, chosen, studio_url)
