@@ -101,8 +101,12 @@ def test_a_photo_and_a_style_give_a_painting_and_the_strength_changes_it(styles_
     wait_until(lambda: all(browser.execute_script("return arguments[0].naturalWidth", t) for t in thumbs), 120,
                "every thumbnail drawn")
     choose_photo(browser, data_dir / "kodim23.jpg")
+    hidden = ("key-form", "result-controls", "downloads")    # no key asked for by an open service, no result yet
+    assert not any(browser.find_element("id", name).is_displayed() for name in hidden)
     browser.find_element("css selector", '.style[data-style="vangogh"]').click()
     painted = result_image(browser)
+    assert browser.find_element("id", "downloads").is_displayed()
+    assert not browser.find_element("id", "key-form").is_displayed()
     assert painted.size == Image.open(data_dir / "kodim23.jpg").size       # under the service's limit: as sent
     assert browser.find_element("css selector", '.style[data-style="vangogh"]').get_attribute("aria-pressed") == "true"
     screenshot(browser, "studio_result")
@@ -126,18 +130,22 @@ def test_an_own_style_shows_the_quick_version_then_progress_then_the_painting(st
     assert quick.size == Image.open(data_dir / "kodim23.jpg").size
     wait_until(lambda: "%" in status(browser), 120, "the optimiser's progress")
     screenshot(browser, "studio_own_style_progress")
+    assert "at 128 px" in status(browser)          # the size the link added to the choices, and chose
     wait_until(lambda: status(browser).startswith("Done"), 600, "the full painting")
-    assert max(result_image(browser, b"").size) > 0 and error(browser) == ""
+    assert max(result_image(browser, b"").size) == 128 and error(browser) == ""
 
 
 @needs_browser
 def test_cancel_stops_the_own_style_painting(styles_app, data_dir, browser):
+    from selenium.webdriver.support.ui import Select
+
     open_studio(browser, styles_app["url"])
     choose_photo(browser, data_dir / "kodim23.jpg")
     browser.find_element("id", "own-style").click()
     browser.find_element("id", "style-input").send_keys(str(data_dir / "starry_night.jpg"))
+    Select(browser.find_element("id", "nst-size")).select_by_visible_text("Small, the quickest (256 px)")
     browser.find_element("id", "own-run").click()
-    wait_until(lambda: "%" in status(browser), 180, "the optimiser's progress")
+    wait_until(lambda: "at 256 px: " in status(browser), 180, "the optimiser's progress at the size chosen")
     browser.find_element("id", "cancel").click()
     assert status(browser) == "Cancelled." and not browser.find_element("id", "cancel").is_displayed()
     from tests.conftest import nst_answers_within

@@ -5,11 +5,10 @@
 const $ = (id) => document.getElementById(id);
 const KEY_STORAGE = "stylebot-api-key";
 const MAX_RETRIES = 4;            // a 503 is retried after its Retry-After, this many times
-// The page's own query may set the own-style painting's size and effort (e.g. /?nst_size=256&nst_steps=150 for
-// a service on a slow CPU); the service checks them like any other option.
+// The own-style painting's size is chosen on the page; its link may add a size to the choices and set the effort
+// (e.g. /?nst_size=192&nst_steps=150 for a service on a slow CPU). The service checks both like any option.
 const PAGE_QUERY = new URLSearchParams(location.search);
-const NST_OPTIONS = Object.fromEntries(["size", "steps"].filter((k) => PAGE_QUERY.get(`nst_${k}`))
-                                                       .map((k) => [k, PAGE_QUERY.get(`nst_${k}`)]));
+const NST_STEPS = PAGE_QUERY.get("nst_steps") ? { steps: PAGE_QUERY.get("nst_steps") } : {};
 // Opened from the bot as a Telegram Mini App, the page gets the person's signed initData and Telegram's theme in
 // its URL fragment; "Send to the chat" posts the painting with that initData to the bot's route, which checks it.
 const TELEGRAM = telegramLaunch();
@@ -291,14 +290,15 @@ async function followNst(signal) {
   const progress = $("nst-progress");
   progress.hidden = false;
   progress.value = 0;
+  const size = $("nst-size").value;
   const response = await call("v1/nst?stream=true&previews=2", {
     method: "POST", signal, headers: { Accept: "application/x-ndjson" },
-    body: ownForm({ keep_colors: String($("keep-colors").checked), ...NST_OPTIONS }) });
+    body: ownForm({ keep_colors: String($("keep-colors").checked), size, ...NST_STEPS }) });
   for await (const event of ndjsonEvents(response)) {
     if (event.type === "progress") {
       const percent = Math.round((100 * event.step) / event.total);
       progress.value = percent;
-      say(`Painting in your style: ${percent}% (step ${event.step} of ${event.total})`);
+      say(`Painting in your style at ${size} px: ${percent}% (step ${event.step} of ${event.total})`);
     } else if (event.type === "preview") {
       showResult(base64Blob(event.image), "own-style-preview.jpg", "The painting so far", null);
     } else if (event.type === "result") {
@@ -390,8 +390,17 @@ function debounce(fn, ms) {
   return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
 }
 
+function offerLinkedSize() {
+  const size = PAGE_QUERY.get("nst_size");
+  const select = $("nst-size");
+  if (!/^[0-9]{1,4}$/.test(size || "")) return;
+  if (![...select.options].some((option) => option.value === size)) select.add(new Option(`${size} px`, size));
+  select.value = size;
+}
+
 function start() {
   watchDrops();
+  offerLinkedSize();
   const repaint = debounce(() => studio.style && paintPreset(), 250);
   $("strength").addEventListener("input", () => {
     $("strength-value").textContent = `${Math.round(Number($("strength").value) * 100)}%`;
