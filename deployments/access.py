@@ -78,9 +78,33 @@ class AccessPolicy:
         return None
 
 
+_policy: AccessPolicy | None = None
+
+
+def use_policy(policy: AccessPolicy) -> None:
+    """This process's policy: the ingress sets it as it starts (open until then)."""
+    global _policy
+    _policy = policy
+
+
+def current_policy() -> AccessPolicy | None:
+    """The middleware's `policy_of` in the service. A module function, not state on the FastAPI app: Serve runs a
+    pickled copy of the app, so state set on the module's app object later never reaches that copy, while this
+    function is pickled by reference and reads the replica's module."""
+    return _policy
+
+
 def is_open(method: str, path: str) -> bool:
     return (path == "/" or path.startswith(OPEN_PREFIXES)
             or (method in ("GET", "HEAD") and (path == "/v1/styles" or path.startswith("/v1/styles/"))))
+
+
+def app_path(scope) -> str:
+    """A request's path inside the app: the route prefix it is served under (the ASGI root_path) taken off."""
+    path, root = scope["path"], scope.get("root_path", "").rstrip("/")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):] or "/"
+    return path
 
 
 class AccessMiddleware:
@@ -93,7 +117,7 @@ class AccessMiddleware:
     async def __call__(self, scope, receive, send):
         policy = self.policy_of()
         if (scope["type"] != "http" or policy is None or not (policy.keys or policy.per_minute)
-                or is_open(scope["method"], scope["path"])):
+                or is_open(scope["method"], app_path(scope))):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         caller = None

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
 
-from deployments.access import AccessMiddleware
+from deployments.access import AccessMiddleware, current_policy
 from deployments.http_errors import ServiceError
 from deployments.requests import Options, field_schemas
 from models.error_codes import ErrorCode
@@ -85,8 +85,7 @@ def form_body(model: type[Options], files: dict[str, str], required: tuple[str, 
 # ReDoc, which FastAPI also loads from a CDN, is left out.
 api = FastAPI(title="stylebot styles API", version="1", docs_url=None, redoc_url=None,
               description="Repaint photos with a preset painting style, or in the style of your own image.")
-api.state.access = None   # the ingress sets its AccessPolicy as it starts (deployments/access.py): open until then
-api.add_middleware(AccessMiddleware, policy_of=lambda: api.state.access)
+api.add_middleware(AccessMiddleware, policy_of=current_policy)   # the ingress sets the policy as it starts
 STATIC = Path(__file__).resolve().parent / "static"
 api.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -16,7 +16,7 @@ import numpy as np
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from deployments.access import AccessPolicy
+from deployments.access import AccessPolicy, use_policy
 from deployments.calls import one_pass, relayed, result_of
 from deployments.full_size_calls import FullSizeCalls
 from deployments.video_calls import VideoCalls
@@ -66,7 +66,7 @@ class StylesIngress(StylesRoutes, StudioRoutes, FullSizeCalls, VideoCalls):
         """`generators`: preset -> its generator deployment; `preset_styles`: preset -> style index, for the
         presets of a network that paints several styles (they share one deployment); `fast`: the fast
         arbitrary-style deployment, when it is served."""
-        api.state.access = AccessPolicy.from_env(os.environ)   # keys and limits when the API faces the internet
+        use_policy(AccessPolicy.from_env(os.environ))   # keys and limits when the API faces the internet
         self.nst_handle = nst.options(stream=True) if nst is not None else None
         self.fast_handle = fast
         self.generators = generators

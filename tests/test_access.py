@@ -68,6 +68,15 @@ def test_the_page_its_files_the_docs_and_the_style_pictures_stay_open():
         assert c.get(path).status_code == 200, path
 
 
+def test_a_route_prefix_is_taken_off_before_the_open_paths_are_matched():
+    from deployments.access import app_path
+
+    assert app_path({"path": "/keyed/static/a.js", "root_path": "/keyed"}) == "/static/a.js"
+    assert app_path({"path": "/keyed", "root_path": "/keyed/"}) == "/"
+    assert app_path({"path": "/keyedness/v1/nst", "root_path": "/keyed"}) == "/keyedness/v1/nst"
+    assert app_path({"path": "/v1/nst"}) == "/v1/nst"
+
+
 def test_inside_telegram_a_valid_init_data_is_enough_and_a_forged_one_is_not():
     c = client({"STYLEBOT_API_KEYS": KEYS, "TELEGRAM_BOT_TOKEN": TOKEN})
     assert c.post("/v1/stylize/candy", headers={"X-Telegram-Init-Data": init_data()}).status_code == 200
