@@ -7,7 +7,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, MenuButtonCommands, MenuButtonWebApp, WebAppInfo
+from aiogram.types import BotCommand, MenuButtonCommands, MenuButtonDefault, MenuButtonWebApp, WebAppInfo
 
 from bot import texts
 
@@ -29,22 +29,25 @@ def menu_button(tx: texts.Texts, studio_url: str | None) -> MenuButtonWebApp | M
 
 
 async def publish_menus(bot: Bot, studio_url: str | None) -> None:
-    """The commands in each language, and the default menu button (in English: Telegram keeps one for every chat
-    that has none of its own; `show_menu_in_language` gives a chat its own)."""
-    try:
-        for lang in texts.LANGUAGES:
-            await bot.set_my_commands(command_list(texts.for_language(lang), studio_url is not None),
-                                      language_code=None if lang == "en" else lang)
-        await bot.set_chat_menu_button(menu_button=menu_button(texts.for_language("en"), studio_url))
-    except (TelegramAPIError, OSError) as e:
-        logger.warning("the bot's menus were not set (%s): the commands still work", type(e).__name__)
+    """The commands in each language, and the default menu button (in English: Telegram shows it in every chat
+    that has no button of its own; `show_menu_in_language` gives a Russian chat its own)."""
+    for lang in texts.LANGUAGES:
+        await _try(bot.set_my_commands(command_list(texts.for_language(lang), studio_url is not None),
+                                       language_code=None if lang == "en" else lang), f"the {lang} commands")
+    await _try(bot.set_chat_menu_button(menu_button=menu_button(texts.for_language("en"), studio_url)),
+               "the menu button")
 
 
 async def show_menu_in_language(bot: Bot, chat_id: int, tx: texts.Texts, studio_url: str | None) -> None:
-    """A private chat's own menu button, labelled in its language (only a studio button has words)."""
-    if studio_url is None:
-        return
+    """A private chat's menu button: its own, labelled in its language, where that is not the default's English;
+    else the default again (which also takes back a button an earlier studio address or language left)."""
+    own = studio_url is not None and tx.lang != "en"
+    await _try(bot.set_chat_menu_button(chat_id=chat_id, menu_button=menu_button(tx, studio_url) if own
+                                        else MenuButtonDefault()), "a chat's menu button")
+
+
+async def _try(call, what: str) -> None:
     try:
-        await bot.set_chat_menu_button(chat_id=chat_id, menu_button=menu_button(tx, studio_url))
+        await call
     except (TelegramAPIError, OSError) as e:
-        logger.info("chat menu button not set (%s)", type(e).__name__)
+        logger.warning("%s not set (%s): the commands still work", what, type(e).__name__)

@@ -34,6 +34,12 @@ class LinkedApp(Protocol):
 
 
 async def connect(app: LinkedApp, max_delay: float = 60.0) -> None:
+    """Link to Telegram, then publish the bot's menus (bot/menus.py)."""
+    await link(app, max_delay)
+    await publish_menus(app.bot, app.settings.studio_url)
+
+
+async def link(app: LinkedApp, max_delay: float) -> None:
     """Set the webhook, or start polling; an unreachable Bot API is tried again, 1 s later, then 2, 4 ... 60 s."""
     delay = 1.0
     while True:
@@ -47,7 +53,6 @@ async def connect(app: LinkedApp, max_delay: float = 60.0) -> None:
                 await app.bot.delete_webhook(drop_pending_updates=False)
                 app.polling = asyncio.create_task(poll(app), name="telegram-polling")
                 logger.info("bot @%s: polling for updates", me.username)
-            await publish_menus(app.bot, app.settings.studio_url)
             return
         except asyncio.CancelledError:
             raise

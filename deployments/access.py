@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -87,10 +88,12 @@ def use_policy(policy: AccessPolicy) -> None:
     _policy = policy
 
 
-def current_policy() -> AccessPolicy | None:
-    """The middleware's `policy_of` in the service. A module function, not state on the FastAPI app: Serve runs a
-    pickled copy of the app, so state set on the module's app object later never reaches that copy, while this
-    function is pickled by reference and reads the replica's module."""
+def current_policy() -> AccessPolicy:
+    """The middleware's `policy_of` in the service: the one the ingress set, else the process environment's. A
+    module function, not state on the FastAPI app: Serve runs a pickled copy of the app, so state set on the
+    module's app object later never reaches that copy, while this function is pickled by reference."""
+    if _policy is None:
+        use_policy(AccessPolicy.from_env(os.environ))
     return _policy
 
 
@@ -100,8 +103,9 @@ def is_open(method: str, path: str) -> bool:
 
 
 def app_path(scope) -> str:
-    """A request's path inside the app: the route prefix it is served under (the ASGI root_path) taken off."""
-    path, root = scope["path"], scope.get("root_path", "").rstrip("/")
+    """A request's path inside the app: the route prefix it is served under (the ASGI root_path) taken off, as
+    Starlette's router takes it off to find the route."""
+    path, root = scope["path"], scope.get("root_path", "")
     if root and (path == root or path.startswith(root + "/")):
         return path[len(root):] or "/"
     return path

@@ -62,11 +62,13 @@ def check_shape(img, long_side: int) -> None:
 class StylesIngress(StylesRoutes, StudioRoutes, FullSizeCalls, VideoCalls):
     def __init__(self, nst: DeploymentHandle | None, generators: dict[str, DeploymentHandle], styles: list[dict],
                  preset_max_side: int = MAX_SIDE, nst_max_side: int = MAX_SIDE, nst_max_steps: int = 1000,
-                 preset_styles: dict[str, int] | None = None, fast: DeploymentHandle | None = None):
+                 preset_styles: dict[str, int] | None = None, fast: DeploymentHandle | None = None,
+                 access_env: dict[str, str] | None = None):
         """`generators`: preset -> its generator deployment; `preset_styles`: preset -> style index, for the
         presets of a network that paints several styles (they share one deployment); `fast`: the fast
-        arbitrary-style deployment, when it is served."""
-        use_policy(AccessPolicy.from_env(os.environ))   # keys and limits when the API faces the internet
+        arbitrary-style deployment, when it is served; `access_env`: access settings over the process
+        environment's, like the bot's `env` (not a runtime_env: Ray logs those in plain text)."""
+        use_policy(AccessPolicy.from_env({**os.environ, **(access_env or {})}))   # keys and limits, when public
         self.nst_handle = nst.options(stream=True) if nst is not None else None
         self.fast_handle = fast
         self.generators = generators

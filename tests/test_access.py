@@ -72,7 +72,7 @@ def test_a_route_prefix_is_taken_off_before_the_open_paths_are_matched():
     from deployments.access import app_path
 
     assert app_path({"path": "/keyed/static/a.js", "root_path": "/keyed"}) == "/static/a.js"
-    assert app_path({"path": "/keyed", "root_path": "/keyed/"}) == "/"
+    assert app_path({"path": "/keyed", "root_path": "/keyed"}) == "/"
     assert app_path({"path": "/keyedness/v1/nst", "root_path": "/keyed"}) == "/keyedness/v1/nst"
     assert app_path({"path": "/v1/nst"}) == "/v1/nst"
 

@@ -50,20 +50,23 @@ def test_without_a_studio_the_menu_lists_the_commands_and_offers_no_studio(fake)
     assert fake.menu_buttons[""] == {"type": "commands"}
 
 
-def test_a_chat_gets_the_studio_button_in_its_language(fake):
-    with_bot(fake, lambda bot: show_menu_in_language(bot, 77, texts.for_language("ru"), STUDIO))
-    with_bot(fake, lambda bot: show_menu_in_language(bot, 78, texts.for_language("ru"), None))
-    assert fake.menu_buttons == {"77": {"type": "web_app", "text": "Студия", "web_app": {"url": STUDIO}}}
+def test_a_russian_chat_gets_the_studio_button_in_russian_and_others_the_default(fake):
+    ru, en = texts.for_language("ru"), texts.for_language("en")
+    for chat_id, tx, studio in ((77, ru, STUDIO), (78, ru, None), (79, en, STUDIO)):
+        with_bot(fake, lambda bot: show_menu_in_language(bot, chat_id, tx, studio))
+    default = {"type": "default"}   # the bot's default button: the studio in English, or the command list
+    assert fake.menu_buttons == {"77": {"type": "web_app", "text": "Студия", "web_app": {"url": STUDIO}},
+                                 "78": default, "79": default}
 
 
-def test_a_bot_api_that_refuses_the_menus_is_logged_and_nothing_else_happens(fake, caplog):
+def test_a_bot_api_that_refuses_one_menu_is_logged_and_the_others_are_set(fake, caplog):
     fake.fail("setMyCommands", 400)
-    fake.fail("setChatMenuButton", 400, chat_id=79)
+    fake.fail("setChatMenuButton", 502, chat_id=80)
     with caplog.at_level(logging.INFO, logger="ray.serve.stylebot"):
         with_bot(fake, lambda bot: publish_menus(bot, STUDIO))
-        with_bot(fake, lambda bot: show_menu_in_language(bot, 79, texts.for_language("en"), STUDIO))
-    assert fake.commands == {} and fake.menu_buttons == {}
+        with_bot(fake, lambda bot: show_menu_in_language(bot, 80, texts.for_language("ru"), STUDIO))
+    assert list(fake.commands) == ["ru"] and list(fake.menu_buttons) == [""]
     assert [r.getMessage() for r in caplog.records] == [
-        "the bot's menus were not set (TelegramBadRequest): the commands still work",
-        "chat menu button not set (TelegramBadRequest)"]
+        "the en commands not set (TelegramBadRequest): the commands still work",
+        "a chat's menu button not set (TelegramServerError): the commands still work"]
     assert TOKEN not in caplog.text
