@@ -47,6 +47,8 @@ class Style(BaseModel):
 
 class Styles(BaseModel):
     styles: list[Style]
+    nst_max_size: int | None = Field(None, description="the largest `size` POST /v1/nst takes (px, long side); "
+                                                       "null when own style images are not painted")
 
 
 class StyleVector(BaseModel):

@@ -18,6 +18,7 @@ from deployments.http_errors import ServiceError
 from deployments.http_forms import MEDIA, read_body, read_form, wanted_format
 from deployments.requests import (MAX_PREVIEWS, FastParams, NoQuery, NSTParams, NSTQuery, PresetParams, StreamQuery,
                                   VectorParams, VideoParams, validated)
+from models.nst.options import SIZE_RANGE
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 IMAGE_OUT = {200: {"description": "The painting: JPEG, or PNG when `Accept` asks for it only.",
@@ -51,7 +52,8 @@ class StylesRoutes:
 
     @api.get("/v1/styles", response_model=Styles, summary="Every preset, available or not, and why")
     def http_styles(self) -> Styles:
-        return Styles(styles=self.styles)
+        return Styles(styles=self.styles,
+                      nst_max_size=min(self.nst_max_side, SIZE_RANGE[1]) if self.nst_handle is not None else None)
 
     @api.get("/v1/styles/sheet", response_class=Response, responses=IMAGE_OUT,
              summary="Every available preset on one sample photo (a JPEG contact sheet)")

@@ -60,7 +60,9 @@ def test_the_style_image_is_shipped_at_the_size_the_job_needs(content, style, si
 def test_health_and_styles(http):
     assert http.get("/healthz").json() == {"status": "ok", "presets": ["candy", "red_fire", "starry_blue", "vangogh", "vintage"],
                                            "nst": True, "fast": True}
-    styles = {s["name"]: s for s in http.get("/v1/styles").json()["styles"]}
+    listed = http.get("/v1/styles").json()
+    assert listed["nst_max_size"] == 1024                 # the studio's own-style sizes are fitted to it
+    styles = {s["name"]: s for s in listed["styles"]}
     assert styles["vintage"]["available"] and styles["vintage"]["origin"] == "vintagify 0.1.2"
     assert styles["vangogh"]["origin"] == "stylebot's own" and styles["vangogh"]["caption"] == "Van Gogh (stylebot's own)"
     assert not styles["monet"]["available"]

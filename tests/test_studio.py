@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from ray import serve
 
 from tests.browser import image_bytes, needs_browser, open_browser, screenshot, wait_until
 
@@ -152,6 +153,32 @@ def test_cancel_stops_the_own_style_painting(styles_app, data_dir, browser):
     assert nst_answers_within(60), "the optimiser kept the cancelled job"
 
 
+@pytest.fixture()
+def small_nst_studio(styles_app):
+    """A second ingress whose optimizer takes at most 300 px, under a prefix; its URL."""
+    from deployments.ingress import StylesIngress
+
+    ingress = StylesIngress.options(name="SmallNSTIngress", ray_actor_options={"num_cpus": 0.1})
+    serve.run(ingress.bind(serve.get_deployment_handle("NSTOptimizer", "styles"), {}, [], nst_max_side=300),
+              name="styles-small-nst", route_prefix="/small-nst")
+    yield f"{styles_app['url']}/small-nst"
+    serve.delete("styles-small-nst")
+
+
+@needs_browser
+def test_sizes_larger_than_the_service_paints_are_disabled_and_not_chosen(small_nst_studio, browser):
+    assert httpx.get(f"{small_nst_studio}/v1/styles").json()["nst_max_size"] == 300
+    browser.get(f"{small_nst_studio}/")
+    browser.find_element("id", "own-style").click()
+
+    def options():
+        return [(o.get_attribute("value"), o.get_property("disabled"), o.get_property("selected"))
+                for o in browser.find_elements("css selector", "#nst-size option")]
+    wait_until(lambda: options()[-1][1], 30, "the sizes fitted to the service")
+    assert options() == [("256", False, True), ("384", True, False), ("512", True, False)]
+    assert "larger than this service paints" in browser.find_element("css selector", "#nst-size").text
+
+
 @needs_browser
 def test_an_error_from_the_api_is_shown_in_words(styles_app, tmp_path, browser):
     fake = tmp_path / "notes.jpg"
@@ -188,7 +215,7 @@ def test_the_keyboard_alone_picks_a_style_and_a_phone_window_fits(styles_app, da
         assert painted.size == Image.open(data_dir / "kodim23.jpg").size
         overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page is {overflow}px wider than a phone"
-        labels = driver.execute_script("""return [...document.querySelectorAll('input, button')]
+        labels = driver.execute_script("""return [...document.querySelectorAll('input, button, select')]
             .filter(e => e.offsetParent !== null || e.id === 'photo-input')
             .filter(e => !(e.labels && e.labels.length) && !e.textContent.trim() && !e.getAttribute('aria-label'))
             .map(e => e.id)""")

@@ -212,7 +212,8 @@ function retryThumbnail(thumb) {
 async function loadStyles() {
   const box = $("styles");
   try {
-    const { styles } = await (await call("v1/styles")).json();
+    const { styles, nst_max_size: nstMaxSize } = await (await call("v1/styles")).json();
+    fitSizesToService(nstMaxSize);
     const available = styles.filter((s) => s.available);
     box.replaceChildren(...available.map(styleButton));
     if (!available.length) box.textContent = "No styles are available right now.";
@@ -388,6 +389,25 @@ function slide() {
 function debounce(fn, ms) {
   let timer;
   return () => { clearTimeout(timer); timer = setTimeout(fn, ms); };
+}
+
+// Sizes over the service's largest (GET v1/styles says which) stay in the list, disabled and labelled so.
+function fitSizesToService(max) {
+  const select = $("nst-size");
+  if (!max) return;
+  for (const option of select.options) {
+    if (Number(option.value) > max && !option.disabled) {
+      option.disabled = true;
+      option.textContent += " - larger than this service paints";
+    }
+  }
+  const allowed = [...select.options].filter((option) => !option.disabled);
+  if (!allowed.length) {
+    select.add(new Option(`${max} px`, String(max)));
+    select.value = String(max);
+  } else if (select.selectedOptions[0].disabled) {
+    select.value = allowed.at(-1).value;
+  }
 }
 
 function offerLinkedSize() {
