@@ -395,11 +395,9 @@ function debounce(fn, ms) {
 function fitSizesToService(max) {
   const select = $("nst-size");
   if (!max) return;
-  for (const option of select.options) {
-    if (Number(option.value) > max && !option.disabled) {
-      option.disabled = true;
-      option.textContent += " - larger than this service paints";
-    }
+  for (const option of [...select.options].filter((option) => Number(option.value) > max)) {
+    option.disabled = true;
+    option.textContent += " - larger than this service paints";
   }
   const allowed = [...select.options].filter((option) => !option.disabled);
   if (!allowed.length) {
